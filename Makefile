@@ -1,0 +1,66 @@
+# mymem - top-level Makefile.
+#
+#   make            build the module (for the VM's kernel), the library, the tests
+#   make run        boot the VM, load the module, run the example, show statistics
+#   make check      every test: library on the host, module + library in the VM
+#                   on both Debian kernels, checkpatch and sparse
+#   make vm         an interactive shell in the VM with the module loaded
+#   make deps       install the Debian packages the above need (run by them)
+#
+# KVER selects the kernel: 6.1 (default, linux-image-amd64), 6.12
+# (linux-image-6.12-amd64) or a full version such as 6.1.0-56-amd64.
+
+KVER	?= 6.1
+KVERS	:= 6.1 6.12
+BUILD	:= $(CURDIR)/build
+export BUILD
+
+# Debian packages the build and the tests need.  `make deps` installs the
+# missing ones; every other target depends on it.
+DEB_PKGS := build-essential linux-image-amd64 linux-headers-amd64 \
+	linux-image-6.12-amd64 linux-headers-6.12-amd64 qemu-system-x86 \
+	busybox-static cpio kmod xz-utils linux-source-6.1 sparse gdb strace \
+	python3 e2fsprogs
+
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+.PHONY: all deps kmod ksft userlib selftests run vm check lint clean
+
+all: kmod userlib selftests
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): Makefile
+	@missing=$$(for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing$$(echo $$missing | sed 's/^/ /')"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@mkdir -p $(BUILD) && touch $@
+
+# kselftest_harness.h and kselftest.h are GPL-2.0-only: taken from Debian's
+# linux-source-6.1 at build time, never copied into the repository.
+KSFT_INC := $(BUILD)/ksft
+export KSFT_INC
+ksft: $(KSFT_INC)/kselftest_harness.h
+$(KSFT_INC)/kselftest_harness.h: $(DEPS_STAMP)
+	@mkdir -p $(KSFT_INC)
+	tar -xJf /usr/src/linux-source-6.1.tar.xz -C $(KSFT_INC) \
+		--strip-components=4 \
+		linux-source-6.1/tools/testing/selftests/kselftest_harness.h \
+		linux-source-6.1/tools/testing/selftests/kselftest.h
+	@touch $@
+
+# The module is built in a copy per kernel version so that the two builds
+# never share object files.  A build with any compiler or modpost warning
+# fails.
+kmod: $(DEPS_STAMP)
+	@tools/build-kmod $(KVER)
+
+kmod-all: $(DEPS_STAMP)
+	@for v in $(KVERS); do tools/build-kmod $$v || exit 1; done
+
+clean:
+	rm -rf $(BUILD)
