@@ -3,16 +3,17 @@
  * compat.h - the differences between the kernels mymem supports.
  *
  * Supported: Debian's 6.1 (linux-image-amd64) and 6.12
- * (linux-image-6.12-amd64).  Every version test lives here, nowhere else.
+ * (linux-image-6.12-amd64).  Kbuild probes the headers for each feature
+ * (MYMEM_HAVE_*), so a stable kernel that backports one is handled too;
+ * every difference lives here, nowhere else.
  */
 #ifndef MYMEM_COMPAT_H
 #define MYMEM_COMPAT_H
 
 #include <linux/mm.h>
-#include <linux/version.h>
 
 /* 6.3 made vma->vm_flags read-only behind vm_flags_set(). */
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+#ifndef MYMEM_HAVE_VM_FLAGS_SET
 static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 {
 	vma->vm_flags |= flags;
@@ -22,7 +23,7 @@ static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 /* 6.5 dropped the vmas argument of get_user_pages(). */
 static inline long mymem_get_user_page(unsigned long addr, struct page **page)
 {
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 5, 0)
+#ifdef MYMEM_HAVE_GUP_VMAS
 	return get_user_pages(addr, 1, 0, page, NULL);
 #else
 	return get_user_pages(addr, 1, 0, page);

@@ -47,7 +47,7 @@
  */
 struct mymem_region {
 	struct kref ref;
-	struct mutex lock;
+	struct mutex lock; /* pages[]: fault path vs close */
 	struct mymem_proc *owner;
 	unsigned long nr_pages;
 	struct page **pages;

@@ -79,10 +79,18 @@ struct mymem_proc *mymem_proc_get(struct mm_struct *mm)
 
 void mymem_proc_put(struct mymem_proc *proc)
 {
-	if (!refcount_dec_and_lock(&proc->ref, &mymem_procs_lock))
+	bool last;
+
+	/* refcount_dec_and_lock(), spelled out so sparse sees the lock pair. */
+	if (refcount_dec_not_one(&proc->ref))
 		return;
-	hash_del(&proc->node);
+	spin_lock(&mymem_procs_lock);
+	last = refcount_dec_and_test(&proc->ref);
+	if (last)
+		hash_del(&proc->node);
 	spin_unlock(&mymem_procs_lock);
+	if (!last)
+		return;
 	mmdrop(proc->mm);
 	kfree(proc);
 }
