@@ -133,6 +133,17 @@ long mymem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
 
+	/* The first published sizes are ABI: they never change. */
+	BUILD_BUG_ON(sizeof(struct mymem_stats) < MYMEM_STATS_SIZE_VER0);
+	BUILD_BUG_ON(offsetof(struct mymem_stats, failed_mmaps) + 8 !=
+		     MYMEM_STATS_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct mymem_translate) < MYMEM_TRANSLATE_SIZE_VER0);
+	BUILD_BUG_ON(offsetof(struct mymem_translate, paddr) + 8 !=
+		     MYMEM_TRANSLATE_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct mymem_info) < MYMEM_INFO_SIZE_VER0);
+	BUILD_BUG_ON(offsetof(struct mymem_info, max_pages_per_process) + 8 !=
+		     MYMEM_INFO_SIZE_VER0);
+
 	if (_IOC_TYPE(cmd) != MYMEM_IOC_MAGIC ||
 	    _IOC_DIR(cmd) != (_IOC_READ | _IOC_WRITE))
 		return -ENOTTY;

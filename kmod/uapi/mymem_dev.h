@@ -90,7 +90,7 @@ struct mymem_stats {
 	__u64 failed_mmaps;
 };
 
-#define MYMEM_STATS_SIZE_VER0	80	/* sizeof first published */
+#define MYMEM_STATS_SIZE_VER0	72	/* sizeof first published */
 
 /*
  * struct mymem_translate - physical address behind a user address.
