@@ -24,7 +24,7 @@ DEB_PKGS := build-essential linux-image-amd64 linux-headers-amd64 \
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps kmod ksft userlib selftests run vm check lint clean
+.PHONY: all deps kmod kmod-all ksft userlib selftests run vm check lint clean
 
 all: kmod userlib selftests
 
@@ -61,6 +61,30 @@ kmod: $(DEPS_STAMP)
 
 kmod-all: $(DEPS_STAMP)
 	@for v in $(KVERS); do tools/build-kmod $$v || exit 1; done
+
+userlib: $(DEPS_STAMP) ksft
+	$(MAKE) -C userlib BUILD=$(BUILD)
+
+selftests: $(DEPS_STAMP) ksft userlib
+	$(MAKE) -C selftests BUILD=$(BUILD) KSFT_INC=$(KSFT_INC)
+
+# checkpatch --strict, sparse and a W=1 build against every kernel.
+lint: $(DEPS_STAMP)
+	tools/lint-kmod
+
+# The main job: boot the VM, load the module, allocate through the
+# library, show the statistics from the ioctl and from sysfs.
+run: kmod userlib
+	qemu/vm-run --kernel $(KVER) --timeout 600 -- tools/demo
+
+# An interactive shell in the VM with the module loaded.
+vm: kmod
+	qemu/vm-run --kernel $(KVER)
+
+# Everything: lint, host tests, the VM suite on both kernels.  The last
+# line is "N passed, N failed"; the exit status is non-zero on failure.
+check: kmod-all userlib selftests
+	tools/check
 
 clean:
 	rm -rf $(BUILD)
