@@ -289,6 +289,18 @@ static inline int drop_to_nobody(void)
 	return 0;
 }
 
+/*
+ * For forked children, which must not use ASSERT_*(): report the failed
+ * condition on stderr (unbuffered, so it lands in the TAP log) and exit 1.
+ */
+#define CHILD_CHECK(cond) do { \
+	if (!(cond)) { \
+		fprintf(stderr, "# child %d: %s:%d: check failed: %s (errno %d)\n", \
+			(int)getpid(), __FILE__, __LINE__, #cond, errno); \
+		_exit(1); \
+	} \
+} while (0)
+
 /* Read and write a byte through a pipe: a simple way to order two processes. */
 static inline int pipe_put(int fd, char c)
 {
@@ -321,6 +333,48 @@ static inline int pipe_get(int fd, int timeout_ms)
 		nanosleep(&ts, NULL);
 		waited += 10;
 	}
+}
+
+/* Read exactly @len bytes from a non-blocking fd within @timeout_ms. */
+static inline int read_full(int fd, void *buf, size_t len, int timeout_ms)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	size_t done = 0;
+	int waited = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = read(fd, (char *)buf + done, len - done);
+		if (n > 0) {
+			done += n;
+			continue;
+		}
+		if (n == 0)
+			return -EPIPE;
+		if (errno != EAGAIN && errno != EINTR)
+			return -errno;
+		if (waited >= timeout_ms)
+			return -ETIMEDOUT;
+		nanosleep(&ts, NULL);
+		waited += 10;
+	}
+	return 0;
+}
+
+static inline int write_full(int fd, const void *buf, size_t len)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = write(fd, (const char *)buf + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -errno;
+		done += n;
+	}
+	return 0;
 }
 
 /* A pipe whose read end does not block (so pipe_get() can time out). */

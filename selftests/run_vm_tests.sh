@@ -1,0 +1,107 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# run_vm_tests.sh - run every /dev/mymem selftest; meant for the test VM.
+#
+# Usage (from the project's top directory, as root, module loaded):
+#   qemu/vm-run --kernel 6.1 -- selftests/run_vm_tests.sh
+#
+# Runs each test program in build/selftests/ in turn (the module
+# unload/reload test last), passes its TAP output through, and ends with
+# one line:  "N passed, N failed"  (", N skipped" added when some were).
+# Counts are test cases, from the TAP "ok"/"not ok" lines; a program that
+# dies before reporting all its planned cases has the missing ones counted
+# as failed.  Exit status 0 only when nothing failed.
+#
+# It saves and restores what the tests may change (module parameters,
+# kernel.core_pattern) and makes sure the module is loaded again at the end.
+#
+# Environment:
+#   MYMEM_SELFTESTS        test programs to run (default: all, in order)
+#   MYMEM_SELFTESTS_DIR    where they are (default: build/selftests)
+#   MYMEM_SELFTESTS_UBSAN  1: run the UBSan builds (build/selftests/ubsan)
+#   MYMEM_TEST_TIMEOUT     seconds one program may take (default 1500)
+#   MYMEM_KVER             kernel version (set by vm-run); picks the .ko that
+#                          the reload test and the final check insmod
+set -u
+
+top=$(pwd)
+bindir=${MYMEM_SELFTESTS_DIR:-$top/build/selftests}
+[ "${MYMEM_SELFTESTS_UBSAN:-0}" = 1 ] && bindir=$bindir/ubsan
+tests=${MYMEM_SELFTESTS:-"mymem_mmap_test mymem_fork_test mymem_stats_test
+	mymem_limits_test mymem_ioctl_test mymem_firstclass_test
+	mymem_reload_test"}
+per_test_timeout=${MYMEM_TEST_TIMEOUT:-1500}
+kver=${MYMEM_KVER:-$(uname -r)}
+export MYMEM_KO=${MYMEM_KO:-$top/build/kmod/$kver/mymem.ko}
+# A development aid of the tests (dry runs against /dev/zero); never here.
+unset MYMEM_TEST_DEVICE
+
+params=/sys/module/mymem/parameters
+saved_max_pages=$(cat $params/max_pages 2>/dev/null)
+saved_max_ppp=$(cat $params/max_pages_per_process 2>/dev/null)
+saved_core_pattern=$(cat /proc/sys/kernel/core_pattern 2>/dev/null)
+
+passed=0 failed=0 skipped=0 status=0
+
+for t in $tests; do
+	bin=$bindir/$t
+	echo "# ==== $t"
+	if [ ! -x "$bin" ]; then
+		echo "not ok - $t: $bin is missing (make -C selftests)"
+		failed=$((failed + 1))
+		continue
+	fi
+	log=$(mktemp /tmp/mymem-selftest.XXXXXX)
+	timeout -s KILL "$per_test_timeout" "$bin" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	# TAP: "ok N name", "ok N # SKIP why", "not ok N name".
+	p=$(grep -E '^ok [0-9]+' "$log" | grep -cvE '^ok [0-9]+ # SKIP')
+	s=$(grep -cE '^ok [0-9]+ # SKIP' "$log")
+	f=$(grep -cE '^not ok [0-9]+' "$log")
+	plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\).*/\1/p' "$log" | head -n 1)
+	missing=0
+	if [ -z "$plan" ]; then
+		echo "# $t: no TAP plan (exit status $rc)"
+		missing=1
+	elif [ $((p + s + f)) -lt "$plan" ]; then
+		missing=$((plan - p - s - f))
+		echo "# $t: $missing of $plan planned cases never reported (exit status $rc)"
+	fi
+	if [ "$rc" -ne 0 ] && [ $((f + missing)) -eq 0 ]; then
+		echo "# $t: exit status $rc although every case passed"
+		status=1
+	fi
+	passed=$((passed + p))
+	skipped=$((skipped + s))
+	failed=$((failed + f + missing))
+	rm -f "$log"
+done
+
+# Put back what the tests may have changed, and the module itself.
+if [ ! -d /sys/module/mymem ]; then
+	echo "# the module is not loaded after the tests: loading $MYMEM_KO"
+	args=()
+	[ -n "$saved_max_pages" ] && args+=("max_pages=$saved_max_pages")
+	[ -n "$saved_max_ppp" ] && args+=("max_pages_per_process=$saved_max_ppp")
+	insmod "$MYMEM_KO" "${args[@]}" || status=1
+fi
+if [ -n "$saved_max_pages" ] &&
+   [ "$(cat $params/max_pages 2>/dev/null)" != "$saved_max_pages" ]; then
+	echo "# restoring max_pages=$saved_max_pages"
+	echo "$saved_max_pages" > $params/max_pages || status=1
+fi
+if [ -n "$saved_max_ppp" ] &&
+   [ "$(cat $params/max_pages_per_process 2>/dev/null)" != "$saved_max_ppp" ]; then
+	echo "# restoring max_pages_per_process=$saved_max_ppp"
+	echo "$saved_max_ppp" > $params/max_pages_per_process || status=1
+fi
+if [ -n "$saved_core_pattern" ] &&
+   [ "$(cat /proc/sys/kernel/core_pattern)" != "$saved_core_pattern" ]; then
+	echo "# restoring kernel.core_pattern"
+	printf '%s\n' "$saved_core_pattern" > /proc/sys/kernel/core_pattern
+fi
+
+summary="$passed passed, $failed failed"
+[ "$skipped" -gt 0 ] && summary="$summary, $skipped skipped"
+echo "$summary"
+[ "$failed" -eq 0 ] && [ "$status" -eq 0 ]
