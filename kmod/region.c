@@ -22,8 +22,11 @@
  * (page_count() == 1: no PTE in any process, no pin, no pipe) is freed at
  * once.  That makes munmap() of any piece give pages back exactly, and
  * frees a device page as soon as copy-on-write has left nobody mapping it.
- * Pages still held elsewhere are freed when the last mapping of the region
- * closes (the page itself lives on until its last holder lets go).
+ * The same check runs when a VMA is opened (fork, split, mremap), which
+ * gives back the pages copy-on-write has left to the region alone since
+ * the previous fork.  Pages still held elsewhere are freed when the last
+ * mapping of the region closes (the page itself lives on until its last
+ * holder lets go).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -123,11 +126,20 @@ static void region_release_unheld(struct mymem_region *region,
 		mymem_account_free(region->owner, freed);
 }
 
+/*
+ * Called for the child's copy at fork() (before its page tables are
+ * copied), on a split and on mremap().  Pages that copy-on-write left
+ * behind since the last fork (the parent wrote its own copy after the
+ * child exited) are held by the region alone: give them back now, so a
+ * process that forks often does not keep a second copy of its heap.
+ */
 static void region_vm_open(struct vm_area_struct *vma)
 {
 	struct mymem_region *region = vma->vm_private_data;
 
 	kref_get(&region->ref);
+	region_release_unheld(region, vma->vm_pgoff,
+			      vma->vm_pgoff + vma_pages(vma));
 }
 
 static void region_vm_close(struct vm_area_struct *vma)
