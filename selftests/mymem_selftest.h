@@ -79,6 +79,7 @@ static inline int read_u64_file(const char *path, uint64_t *val)
 	ssize_t n;
 	int fd;
 
+	*val = 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -163,7 +164,7 @@ static inline int mymem_sysfs_stat(const char *name, uint64_t *val)
 static inline int mymem_sysfs_stats(struct mymem_stats *st)
 {
 	__u64 *field = &st->resident_pages;
-	uint64_t val;
+	uint64_t val = 0;
 	int i, ret;
 
 	memset(st, 0, sizeof(*st));
