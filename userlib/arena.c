@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: MIT
+/*
+ * arena.c - arenas (independent heaps, each with its own lock), which
+ * thread uses which, the futex lock, policy switches and fork.
+ *
+ * A thread is given an arena round-robin at its first allocation and keeps
+ * it in an initial-exec TLS pointer.  When that arena's lock is busy the
+ * thread tries the others and moves to the first free one, so threads
+ * spread over the arenas instead of queueing on one lock.  Blocks go back
+ * to the arena of their segment, whichever thread frees them.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+struct arena mm_arenas[MM_MAX_ARENAS];
+unsigned mm_narenas = 1;
+
+static __thread struct arena *t_arena __attribute__((tls_model("initial-exec")));
+static _Atomic unsigned next_arena;
+
+void mm_lock_slow(mm_lock_t *l)
+{
+	int e = errno, c;
+
+	for (int i = 0; i < 64; i++) {
+		if (atomic_load_explicit(&l->v, memory_order_relaxed) == 0 && mm_trylock(l))
+			return;
+		__builtin_ia32_pause();
+	}
+	c = atomic_exchange_explicit(&l->v, 2, memory_order_acquire);
+	while (c != 0) {
+		syscall(SYS_futex, (int *)&l->v, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+		c = atomic_exchange_explicit(&l->v, 2, memory_order_acquire);
+	}
+	errno = e;
+}
+
+void mm_lock_wake(mm_lock_t *l)
+{
+	int e = errno;
+
+	syscall(SYS_futex, (int *)&l->v, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	errno = e;
+}
+
+void arena_init_all(unsigned n, int policy)
+{
+	mm_narenas = n;
+	for (unsigned i = 0; i < MM_MAX_ARENAS; i++) {
+		mm_arenas[i].index = i;
+		fl_init(&mm_arenas[i].fl, policy);
+	}
+}
+
+struct arena *arena_get_locked(void)
+{
+	struct arena *a = t_arena;
+
+	if (MM_UNLIKELY(!a)) {
+		a = &mm_arenas[atomic_fetch_add_explicit(&next_arena, 1, memory_order_relaxed)
+			       % mm_narenas];
+		t_arena = a;
+	}
+	if (MM_LIKELY(mm_trylock(&a->lock)))
+		return a;
+	for (unsigned i = 1; i < mm_narenas; i++) {
+		struct arena *o = &mm_arenas[(a->index + i) % mm_narenas];
+
+		if (mm_trylock(&o->lock)) {
+			t_arena = o;
+			return o;
+		}
+	}
+	mm_lock(&a->lock);
+	return a;
+}
+
+void arena_lock_all(void)
+{
+	for (unsigned i = 0; i < mm_narenas; i++)
+		mm_lock(&mm_arenas[i].lock);
+}
+
+void arena_unlock_all(void)
+{
+	for (unsigned i = mm_narenas; i-- > 0;)
+		mm_unlock(&mm_arenas[i].lock);
+}
+
+/* Rebuild every arena's free lists for another policy. */
+void arena_set_policy(int policy)
+{
+	for (unsigned i = 0; i < mm_narenas; i++) {
+		struct arena *a = &mm_arenas[i];
+
+		mm_lock(&a->lock);
+		fl_init(&a->fl, policy);
+		for (struct segment *s = a->segs; s; s = s->next) {
+			struct block *end = seg_sentinel(s);
+
+			for (struct block *b = seg_first(s); b != end; b = blk_next(b))
+				if (blk_is_free(b))
+					fl_insert(&a->fl, b);
+		}
+		mm_unlock(&a->lock);
+	}
+}
+
+/* fork(): take every lock so the child sees a consistent heap. */
+static bool fork_locked;
+
+static void atfork_prepare(void)
+{
+	fork_locked = atomic_load(&mm_init_state) == 2;
+	if (!fork_locked)
+		return;
+	tc_atfork_prepare();
+	mm_lock(&mm_huge_lock);
+	arena_lock_all();
+}
+
+static void atfork_parent(void)
+{
+	if (!fork_locked)
+		return;
+	arena_unlock_all();
+	mm_unlock(&mm_huge_lock);
+	tc_atfork_parent();
+}
+
+static void atfork_child(void)
+{
+	if (!fork_locked)
+		return;
+	/* Only this thread exists now: the locks are ours to reset. */
+	for (unsigned i = 0; i < mm_narenas; i++)
+		mm_lock_reinit(&mm_arenas[i].lock);
+	mm_lock_reinit(&mm_huge_lock);
+	tc_atfork_child();
+}
+
+int mm_register_atfork(void)
+{
+	extern int pthread_atfork(void (*)(void), void (*)(void), void (*)(void));
+
+	return pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}

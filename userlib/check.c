@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: MIT
+/*
+ * check.c - mymem_check(): walk every segment of every arena and verify
+ * the heap's invariants (see heap.c), the free lists (freelist.c) and that
+ * the statistics add up.  Each arena is checked under its lock; the final
+ * comparison of the program's counters with the heap is exact only while
+ * no other thread allocates or frees.
+ */
+#include "internal.h"
+#include "pagesource.h"
+
+#define API __attribute__((visibility("default")))
+
+struct tally {
+	size_t free_blocks, free_bytes, used_blocks, used_bytes;
+	size_t user_bytes;	/* usable bytes of used blocks not in a cache */
+	size_t committed;
+};
+
+static int check_segment(struct arena *a, struct segment *s, struct tally *t)
+{
+	size_t pg = ps_page_size();
+	struct block *b, *end, *prev = NULL;
+
+	if (s->magic != SEG_MAGIC_HEAP || s->arena != a ||
+	    seg_lookup(seg_first(s)) != s || ((uintptr_t)s & (MM_CHUNK - 1)))
+		return MYMEM_E_SEGMENT;
+	if (s->committed > s->reserved || s->committed % pg ||
+	    s->committed < MM_SEG_HDR + MM_MIN_BLOCK + MM_HDR)
+		return MYMEM_E_SEGMENT;
+	if (s->next && (s->next <= s || s->next->prev != s))
+		return MYMEM_E_SEGMENT;
+	end = seg_sentinel(s);
+	if (s->dirty_end < (char *)blk_payload(seg_first(s)) || s->dirty_end > (char *)end + MM_HDR)
+		return MYMEM_E_SEGMENT;
+	if (seg_first(s)->prev_size != 0)
+		return MYMEM_E_CORRUPT;
+	for (b = seg_first(s); b != end; prev = b, b = blk_next(b)) {
+		size_t h, size;
+
+		if (b > end || !blk_tag_ok(b))
+			return MYMEM_E_CORRUPT;
+		h = blk_head(b);
+		size = h & B_SIZE_MASK;
+		if (size < MM_MIN_BLOCK || size % MM_ALIGN ||
+		    size > (size_t)((char *)end - (char *)b) || (h & B_HUGE) ||
+		    (h & B_FREE && h & B_CACHED))
+			return MYMEM_E_CORRUPT;
+		if (blk_next(b)->prev_size != size)
+			return MYMEM_E_CORRUPT;	/* boundary tags disagree */
+		if (prev && b->prev_size != blk_size(prev))
+			return MYMEM_E_CORRUPT;
+		if (h & B_FREE) {
+			if (prev && blk_is_free(prev))
+				return MYMEM_E_FREE_NEIGHBOURS;
+			t->free_blocks++;
+			t->free_bytes += size;
+		} else {
+			t->used_blocks++;
+			t->used_bytes += size;
+			if (!(h & B_CACHED))
+				t->user_bytes += size - MM_HDR;
+		}
+	}
+	if (!blk_tag_ok(end) || blk_head(end) & ~B_TAG_MASK)
+		return MYMEM_E_CORRUPT;		/* sentinel: size 0, in use */
+	t->committed += s->committed;
+	return MYMEM_OK;
+}
+
+API int mymem_check(void)
+{
+	size_t user_bytes = 0;
+	struct counters c;
+	uint64_t held_bytes, held_blocks;
+
+	if (atomic_load(&mm_init_state) != 2)
+		return MYMEM_OK;
+	for (unsigned i = 0; i < mm_narenas; i++) {
+		struct arena *a = &mm_arenas[i];
+		struct tally t = { 0 };
+		size_t n, bytes, largest;
+		unsigned nsegs = 0;
+		int r = MYMEM_OK;
+
+		mm_lock(&a->lock);
+		for (struct segment *s = a->segs; s && r == MYMEM_OK; s = s->next) {
+			if (s->prev != (nsegs ? s->prev : NULL))
+				r = MYMEM_E_SEGMENT;
+			else
+				r = check_segment(a, s, &t);
+			nsegs++;
+		}
+		if (r == MYMEM_OK && (nsegs != a->nsegs || t.committed != a->committed))
+			r = MYMEM_E_STATS;
+		if (r == MYMEM_OK)
+			r = fl_check(&a->fl, a, &n, &bytes, &largest);
+		if (r == MYMEM_OK && (n != t.free_blocks || bytes != t.free_bytes))
+			r = MYMEM_E_FREELIST;	/* a free block is missing from the lists */
+		if (r == MYMEM_OK && (t.used_bytes != a->used_bytes || t.used_blocks != a->used_blocks))
+			r = MYMEM_E_STATS;
+		mm_unlock(&a->lock);
+		if (r != MYMEM_OK)
+			return r;
+		user_bytes += t.user_bytes;
+	}
+	mm_lock(&mm_huge_lock);
+	{
+		size_t hb = 0, hn = 0;
+
+		for (struct segment *s = mm_huge_list; s; s = s->next) {
+			struct block *b = (struct block *)((char *)s + s->reserved - s->huge_usable - MM_HDR);
+
+			if (s->magic != SEG_MAGIC_HUGE || seg_lookup(blk_payload(b)) != s ||
+			    !blk_tag_ok(b) || blk_size(b) != s->huge_usable + MM_HDR) {
+				mm_unlock(&mm_huge_lock);
+				return MYMEM_E_CORRUPT;
+			}
+			hb += s->huge_usable;
+			hn++;
+		}
+		mm_unlock(&mm_huge_lock);
+		if (hb != atomic_load(&mm_huge_bytes) || hn != atomic_load(&mm_huge_count))
+			return MYMEM_E_STATS;
+		user_bytes += hb;
+	}
+	tc_sum(&c, &held_bytes, &held_blocks);
+	if (atomic_load(&c.alloc_bytes) - atomic_load(&c.free_bytes) != user_bytes)
+		return MYMEM_E_STATS;
+	return MYMEM_OK;
+}

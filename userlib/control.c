@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: MIT
+/*
+ * control.c - the run-time controls of the API: fit policy, trim, and the
+ * physical address of a heap pointer.
+ */
+#include <errno.h>
+
+#include "internal.h"
+#include "pagesource.h"
+
+#define API __attribute__((visibility("default")))
+
+static const char *const policy_names[MYMEM_POLICY_COUNT] = {
+	[MYMEM_POLICY_FAST] = "fast",
+	[MYMEM_POLICY_FIRST_FIT] = "first-fit",
+	[MYMEM_POLICY_NEXT_FIT] = "next-fit",
+	[MYMEM_POLICY_BEST_FIT] = "best-fit",
+	[MYMEM_POLICY_WORST_FIT] = "worst-fit",
+};
+
+API const char *mymem_policy_name(int policy)
+{
+	if (policy < 0 || policy >= MYMEM_POLICY_COUNT)
+		return "unknown";
+	return policy_names[policy];
+}
+
+API const char *mymem_page_source_name(int source)
+{
+	switch (source) {
+	case MYMEM_SOURCE_DEVICE: return "device";
+	case MYMEM_SOURCE_ANON:   return "anonymous mmap (fallback)";
+	case MYMEM_SOURCE_NONE:   return "none";
+	default:                  return "unknown";
+	}
+}
+
+API int mymem_get_policy(void)
+{
+	mm_ready();
+	return mm_policy();
+}
+
+/*
+ * Other threads' caches keep the blocks they hold (still valid, in use for
+ * the heap) but stop caching when the policy is not the fast one.
+ */
+API int mymem_set_policy(int policy)
+{
+	if (policy < 0 || policy >= MYMEM_POLICY_COUNT)
+		return MYMEM_E_INVALID;
+	if (!mm_ready())
+		return MYMEM_E_NO_DEVICE;
+	tc_flush_current();
+	__atomic_store_n(&mm_opt.policy, policy, __ATOMIC_RELAXED);
+	arena_set_policy(policy);
+	return MYMEM_OK;
+}
+
+API size_t mymem_trim(void)
+{
+	size_t released = 0;
+
+	if (atomic_load(&mm_init_state) != 2)
+		return 0;
+	tc_flush_current();
+	for (unsigned i = 0; i < mm_narenas; i++) {
+		struct arena *a = &mm_arenas[i];
+
+		mm_lock(&a->lock);
+		released += heap_trim_arena(a);
+		mm_unlock(&a->lock);
+	}
+	return released;
+}
+
+API uint64_t mymem_virt_to_phys(const void *p)
+{
+	if (atomic_load(&mm_init_state) != 2) {
+		errno = ENODEV;
+		return 0;
+	}
+	if (!seg_lookup(p)) {
+		errno = EINVAL;
+		return 0;
+	}
+	return ps_virt_to_phys(p);
+}

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: MIT
+/*
+ * dump.c - mymem_dump(): every segment of the heap in address order, and
+ * every block in it with its address, size and state.
+ *
+ * Blocks are copied out in small batches under the arena lock and printed
+ * with no lock held, so the FILE may be anything stdio supports (stdio may
+ * call malloc, i.e. us).  Between batches the walk resumes at the address
+ * it stopped at; other threads may change the heap meanwhile, then the dump
+ * shows a mixture of before and after, as any snapshot of a live heap.
+ */
+#include <stdio.h>
+
+#include "internal.h"
+#include "pagesource.h"
+
+#define API __attribute__((visibility("default")))
+#define BATCH 64
+
+struct seg_rec {
+	uintptr_t addr;
+	size_t reserved, committed, usable;
+	int kind;
+	int arena;
+};
+
+struct blk_rec {
+	uintptr_t addr;
+	size_t size;
+	const char *state;
+};
+
+/* The lowest segment above `after`, from the arenas and the huge list. */
+static bool next_segment(uintptr_t after, struct seg_rec *out)
+{
+	bool found = false;
+
+	for (unsigned i = 0; i < mm_narenas; i++) {
+		struct arena *a = &mm_arenas[i];
+
+		mm_lock(&a->lock);
+		for (struct segment *s = a->segs; s; s = s->next) {
+			if ((uintptr_t)s > after && (!found || (uintptr_t)s < out->addr)) {
+				*out = (struct seg_rec){ (uintptr_t)s, s->reserved, s->committed,
+							 0, SEG_HEAP, (int)i };
+				found = true;
+			}
+		}
+		mm_unlock(&a->lock);
+	}
+	mm_lock(&mm_huge_lock);
+	for (struct segment *s = mm_huge_list; s; s = s->next) {
+		if ((uintptr_t)s > after && (!found || (uintptr_t)s < out->addr)) {
+			*out = (struct seg_rec){ (uintptr_t)s, s->reserved, s->committed,
+						 s->huge_usable, SEG_HUGE, -1 };
+			found = true;
+		}
+	}
+	mm_unlock(&mm_huge_lock);
+	return found;
+}
+
+/* Up to BATCH blocks of segment sr starting at address from. */
+static int collect(const struct seg_rec *sr, uintptr_t from, struct blk_rec *out)
+{
+	struct arena *a = &mm_arenas[sr->arena];
+	struct segment *s;
+	int n = 0;
+
+	mm_lock(&a->lock);
+	for (s = a->segs; s && (uintptr_t)s != sr->addr; s = s->next)
+		;
+	if (s) {
+		struct block *end = seg_sentinel(s);
+
+		for (struct block *b = seg_first(s); b != end && n < BATCH; b = blk_next(b)) {
+			size_t h = blk_head(b);
+
+			if ((uintptr_t)b < from)
+				continue;
+			out[n].addr = (uintptr_t)b;
+			out[n].size = h & B_SIZE_MASK;
+			out[n].state = h & B_FREE ? "free" : h & B_CACHED ? "cached" : "used";
+			n++;
+		}
+	}
+	mm_unlock(&a->lock);
+	return n;
+}
+
+API int mymem_dump(FILE *f)
+{
+	struct seg_rec sr;
+	struct blk_rec recs[BATCH];
+	uintptr_t after = 0;
+	int err = 0;
+
+	if (!mm_ready())
+		return fprintf(f, "mymem: no heap (no page source)\n") < 0 ? -1 : 0;
+	if (fprintf(f, "mymem heap dump: policy %s, page source %s\n"
+		    "  state is used, free, or cached (freed into a thread cache)\n",
+		    mymem_policy_name(mm_policy()), mymem_page_source_name(ps_source())) < 0)
+		err = -1;
+	while (next_segment(after, &sr)) {
+		after = sr.addr;
+		if (sr.kind == SEG_HUGE) {
+			if (fprintf(f, "segment %#lx large block: reserved %zu committed %zu\n"
+				    "  %#lx %zu used\n", (unsigned long)sr.addr, sr.reserved,
+				    sr.committed, (unsigned long)(sr.addr + sr.reserved - sr.usable),
+				    sr.usable) < 0)
+				err = -1;
+			continue;
+		}
+		if (fprintf(f, "segment %#lx arena %d: reserved %zu committed %zu\n",
+			    (unsigned long)sr.addr, sr.arena, sr.reserved, sr.committed) < 0)
+			err = -1;
+		for (uintptr_t from = 0;;) {
+			int n = collect(&sr, from, recs);
+
+			for (int i = 0; i < n; i++)
+				if (fprintf(f, "  %#lx %zu %s\n", (unsigned long)recs[i].addr,
+					    recs[i].size, recs[i].state) < 0)
+					err = -1;
+			if (n < BATCH)
+				break;
+			from = recs[n - 1].addr + 1;
+		}
+	}
+	return err;
+}

@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: MIT
+/*
+ * heap.c - blocks inside heap segments: allocate (split), free (coalesce
+ * at once), resize in place, trim; and the checks every free makes.
+ *
+ * Invariants kept here (and verified by check.c):
+ *  - blocks tile a segment from seg_first() to the sentinel;
+ *  - every block's size equals the prev_size of the block after it;
+ *  - no two free blocks are neighbours, and every free block is on the
+ *    arena's free lists;
+ *  - a block absorbed by a coalesce has its header and links zeroed, so a
+ *    stale pointer to it no longer carries a valid tag, and so that the
+ *    bytes above a segment's dirty_end stay zero except for live headers
+ *    and free-list links (calloc relies on that).
+ * The arena's lock is held by the caller of every function here.
+ */
+#include <string.h>
+
+#include "internal.h"
+#include "pagesource.h"
+
+static void count_used(struct arena *a, struct segment *s, struct block *b, size_t *dirty)
+{
+	char *p = blk_payload(b);
+	size_t usable = blk_size(b) - MM_HDR, d;
+
+	a->used_bytes += blk_size(b);
+	a->used_blocks++;
+	/* Fresh payload holds nothing but, perhaps, free-list links. */
+	if (p >= s->dirty_end)
+		d = 2 * sizeof(void *);
+	else if ((size_t)(s->dirty_end - p) < usable)
+		d = (size_t)(s->dirty_end - p);
+	else
+		d = usable;
+	if (d < 2 * sizeof(void *))
+		d = 2 * sizeof(void *);
+	if (dirty)
+		*dirty = d > usable ? usable : d;
+	if (p + usable > s->dirty_end)
+		s->dirty_end = p + usable;
+}
+
+/* Find a free block of at least need bytes, growing the heap if needed. */
+static struct block *find_or_grow(struct arena *a, size_t need)
+{
+	struct block *b = fl_find(&a->fl, need);
+	struct segment *s;
+
+	if (b)
+		return b;
+	for (s = a->segs; s; s = s->next) {
+		struct block *top = seg_top_free(s);
+		size_t have = top ? blk_size(top) : 0;
+		size_t want = need - (have < need ? have : 0);
+		size_t step = seg_grow_step(s, want);
+
+		if (step >= want && step > 0) {
+			b = seg_grow(a, s, step);
+			if (b && blk_size(b) >= need)
+				return b;
+		}
+	}
+	s = seg_create(a, need);
+	return s ? seg_first(s) : NULL;
+}
+
+/* Split block b (in use, size total) so that it keeps bs bytes; the rest
+ * becomes a free block (merged with a free right neighbour). */
+static void split_tail(struct arena *a, struct block *b, size_t total, size_t bs)
+{
+	struct block *r, *n;
+	size_t rsize;
+
+	if (total - bs < MM_MIN_BLOCK) {
+		blk_set(b, total, 0);
+		return;
+	}
+	blk_set(b, bs, 0);
+	r = (struct block *)((char *)b + bs);
+	r->prev_size = bs;
+	rsize = total - bs;
+	n = (struct block *)((char *)r + rsize);
+	if (blk_is_free(n)) {
+		fl_remove(&a->fl, n);
+		rsize += blk_size(n);
+		memset(n, 0, MM_MIN_BLOCK);
+	}
+	blk_set(r, rsize, B_FREE);
+	blk_next(r)->prev_size = rsize;
+	fl_insert(&a->fl, r);
+	if (a->fl.policy == MYMEM_POLICY_NEXT_FIT)
+		a->fl.rover = r;
+}
+
+struct block *heap_alloc(struct arena *a, size_t bs, size_t align, size_t *dirty)
+{
+	size_t need = align > MM_ALIGN ? bs + align + MM_MIN_BLOCK : bs;
+	struct block *b = find_or_grow(a, need);
+	struct segment *s;
+	size_t total;
+
+	if (!b)
+		return NULL;
+	s = seg_lookup(b);
+	fl_remove(&a->fl, b);
+	total = blk_size(b);
+	if (align > MM_ALIGN) {
+		uintptr_t p = (uintptr_t)blk_payload(b);
+		uintptr_t q = (p + align - 1) & ~(uintptr_t)(align - 1);
+
+		if (q != p) {
+			struct block *nb;
+			size_t gap;
+
+			while (q - p < MM_MIN_BLOCK)
+				q += align;
+			gap = q - p;
+			nb = blk_of((void *)q);
+			/* b's left neighbour is in use (b was free): the gap
+			 * stays a free block of its own. */
+			blk_set(b, gap, B_FREE);
+			nb->prev_size = gap;
+			total -= gap;
+			blk_set(nb, total, 0);
+			blk_next(nb)->prev_size = total;
+			fl_insert(&a->fl, b);
+			b = nb;
+		}
+	}
+	split_tail(a, b, total, bs);
+	count_used(a, s, b, dirty);
+	return b;
+}
+
+static void maybe_trim(struct arena *a, struct segment *s, struct block *b)
+{
+	if (blk_next(b) != seg_sentinel(s) || blk_size(b) < mm_opt.trim_threshold)
+		return;
+	if (b == seg_first(s) && a->nsegs > 1) {
+		fl_remove(&a->fl, b);
+		seg_destroy(a, s);
+	} else {
+		seg_trim_top(a, s, mm_opt.top_pad);
+	}
+}
+
+void heap_free(struct arena *a, struct segment *s, struct block *b)
+{
+	size_t size = blk_size(b);
+	struct block *n = blk_next(b), *p = blk_prev(b);
+
+	a->used_bytes -= size;
+	a->used_blocks--;
+	if (blk_is_free(n)) {
+		fl_remove(&a->fl, n);
+		size += blk_size(n);
+		memset(n, 0, MM_MIN_BLOCK);
+	}
+	if (p && blk_is_free(p)) {
+		fl_remove(&a->fl, p);
+		size += blk_size(p);
+		memset(b, 0, MM_MIN_BLOCK);
+		b = p;
+	}
+	blk_set(b, size, B_FREE);
+	blk_next(b)->prev_size = size;
+	fl_insert(&a->fl, b);
+	maybe_trim(a, s, b);
+}
+
+bool heap_resize(struct arena *a, struct segment *s, struct block *b, size_t bs)
+{
+	size_t size = blk_size(b), total;
+	struct block *n;
+
+	if (bs <= size) {
+		split_tail(a, b, size, bs);
+		a->used_bytes -= size - blk_size(b);
+		return true;
+	}
+	n = blk_next(b);
+	total = size + (blk_is_free(n) ? blk_size(n) : 0);
+	if (total < bs) {
+		/* At the top of the segment: commit more and look again. */
+		struct block *after = blk_is_free(n) ? blk_next(n) : n;
+		size_t want, step;
+
+		if (after != seg_sentinel(s))
+			return false;
+		want = bs - total + (blk_is_free(n) ? 0 : MM_MIN_BLOCK);
+		step = seg_grow_step(s, want);
+		if (step < want || !seg_grow(a, s, step))
+			return false;
+		n = blk_next(b);
+		total = size + (blk_is_free(n) ? blk_size(n) : 0);
+		if (total < bs)
+			return false;
+	}
+	if (blk_is_free(n)) {
+		fl_remove(&a->fl, n);
+		memset(n, 0, MM_MIN_BLOCK);
+	}
+	blk_set(b, total, 0);
+	blk_next(b)->prev_size = total;
+	split_tail(a, b, total, bs);
+	a->used_bytes += blk_size(b) - size;
+	{
+		char *end = (char *)b + blk_size(b);
+
+		if (end > s->dirty_end)
+			s->dirty_end = end;
+	}
+	return true;
+}
+
+size_t heap_trim_arena(struct arena *a)
+{
+	size_t released = 0;
+	struct segment *s, *next;
+
+	for (s = a->segs; s; s = next) {
+		struct block *first = seg_first(s);
+
+		next = s->next;
+		if (blk_is_free(first) && blk_next(first) == seg_sentinel(s) && a->nsegs > 1) {
+			released += s->committed;
+			fl_remove(&a->fl, first);
+			seg_destroy(a, s);
+		} else {
+			released += seg_trim_top(a, s, 0);
+		}
+	}
+	return released;
+}
+
+/*
+ * Check a block the caller wants to free or resize.  With the arena lock
+ * held (full) the neighbours are checked too; without it, only what no
+ * other thread can change while the block is in the caller's hands.
+ */
+void mm_validate_inuse(const char *fn, struct segment *s, struct block *b)
+{
+	char *lo = (char *)seg_first(s), *hi = (char *)seg_sentinel(s);
+	size_t h, size;
+
+	if ((char *)b < lo || (char *)b >= hi || ((uintptr_t)b & (MM_ALIGN - 1)))
+		mm_fatal(fn, blk_payload(b), "invalid pointer: not a block the heap gave out");
+	h = blk_head(b);
+	if (!blk_tag_ok(b))
+		mm_fatal(fn, blk_payload(b), h == 0 ?
+			 "invalid pointer or double free: no block starts here (merged after an earlier free?)" :
+			 "invalid pointer or corrupted block header: tag mismatch");
+	if (h & B_FREE)
+		mm_fatal(fn, blk_payload(b), "double free: block is already free");
+	if (h & B_CACHED)
+		mm_fatal(fn, blk_payload(b), "double free: block is already freed (in a thread cache)");
+	size = h & B_SIZE_MASK;
+	if ((h & B_HUGE) || size < MM_MIN_BLOCK || (size_t)(hi - (char *)b) < size)
+		mm_fatal(fn, blk_payload(b), "corrupted block header: impossible size");
+	if (blk_next(b)->prev_size != size)
+		mm_fatal(fn, blk_payload(b),
+			 "corrupted boundary tag: the size at the block's end disagrees (overflow past the block?)");
+}
+
+/* The checks that need the lock: the left neighbour. */
+void mm_validate_prev(const char *fn, struct segment *s, struct block *b)
+{
+	struct block *p;
+
+	if (b->prev_size == 0) {
+		if (b != seg_first(s))
+			mm_fatal(fn, blk_payload(b), "corrupted boundary tag: previous size is 0");
+		return;
+	}
+	p = blk_prev(b);
+	if ((char *)p < (char *)seg_first(s) || b->prev_size & (MM_ALIGN - 1) ||
+	    !blk_tag_ok(p) || blk_size(p) != b->prev_size)
+		mm_fatal(fn, blk_payload(b),
+			 "corrupted boundary tag: previous block's size disagrees (underflow into the header?)");
+}

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: MIT
+/*
+ * huge.c - blocks at or above the mmap threshold, each in a segment of
+ * its own that free() gives straight back to the page source.
+ *
+ * Layout: the segment header sits at the (4 MiB aligned) start of the
+ * reservation and the block header right before the payload.  For an
+ * alignment above a page the payload is far from the header; only the
+ * header page and the pages from the one before the payload on are
+ * committed, the hole between them stays reserved address space, so a
+ * 2 MiB-aligned request costs one extra page, not 2 MiB.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+#include "pagesource.h"
+
+_Atomic size_t mm_huge_bytes, mm_huge_count;
+mm_lock_t mm_huge_lock = MM_LOCK_INIT;
+struct segment *mm_huge_list;
+
+void *huge_alloc(size_t n, size_t align)
+{
+	size_t pg = ps_page_size();
+	size_t ralign = align > MM_CHUNK ? align : MM_CHUNK;
+	size_t off, end, committed;
+	struct segment *s;
+	struct block *b;
+	char *base;
+
+	if (align < MM_ALIGN)
+		align = MM_ALIGN;
+	if (n > MM_MAX_REQUEST || align > MM_MAX_REQUEST) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	off = mm_align_up(MM_SEG_HDR + MM_HDR, align);
+	end = mm_align_up(off + n, pg);
+	base = ps_reserve(end, ralign);
+	if (!base) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (off <= 2 * pg) {
+		if (!ps_commit(base, end))
+			goto fail;
+		committed = end;
+	} else {
+		if (!ps_commit(base, pg))
+			goto fail;
+		if (!ps_commit(base + off - pg, end - (off - pg))) {
+			ps_decommit(base, pg);
+			goto fail;
+		}
+		committed = pg + end - (off - pg);
+	}
+	s = (struct segment *)base;
+	s->magic = SEG_MAGIC_HUGE;
+	s->reserved = end;
+	s->committed = committed;
+	s->arena = NULL;
+	s->dirty_end = base + off;
+	s->huge_usable = end - off;
+	b = (struct block *)(base + off - MM_HDR);
+	b->prev_size = 0;
+	blk_set(b, MM_HDR + s->huge_usable, B_HUGE);
+	seg_map_set(base, end, true);
+	mm_lock(&mm_huge_lock);
+	s->prev = NULL;
+	s->next = mm_huge_list;
+	if (mm_huge_list)
+		mm_huge_list->prev = s;
+	mm_huge_list = s;
+	mm_unlock(&mm_huge_lock);
+	atomic_fetch_add_explicit(&mm_huge_bytes, s->huge_usable, memory_order_relaxed);
+	atomic_fetch_add_explicit(&mm_huge_count, 1, memory_order_relaxed);
+	return base + off;
+fail:
+	ps_release(base, end, 0);
+	errno = ENOMEM;
+	return NULL;
+}
+
+static void huge_validate(const char *fn, struct segment *s, void *p)
+{
+	struct block *b = blk_of(p);
+
+	if ((char *)p < (char *)s + MM_SEG_HDR + MM_HDR ||
+	    (char *)p + s->huge_usable != (char *)s + s->reserved ||
+	    ((uintptr_t)p & (MM_ALIGN - 1)))
+		mm_fatal(fn, p, "invalid pointer: inside a large block, not its start");
+	if (!blk_tag_ok(b) || !(blk_head(b) & B_HUGE) ||
+	    blk_size(b) != s->huge_usable + MM_HDR)
+		mm_fatal(fn, p, "corrupted block header of a large block");
+}
+
+void huge_free(struct segment *s, void *p)
+{
+	huge_validate("free", s, p);
+	mm_lock(&mm_huge_lock);
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		mm_huge_list = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	mm_unlock(&mm_huge_lock);
+	atomic_fetch_sub_explicit(&mm_huge_bytes, s->huge_usable, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&mm_huge_count, 1, memory_order_relaxed);
+	seg_map_set(s, s->reserved, false);
+	s->magic = 0;
+	ps_release(s, s->reserved, s->committed);
+}
+
+size_t huge_usable(struct segment *s, void *p)
+{
+	huge_validate("malloc_usable_size", s, p);
+	return s->huge_usable;
+}

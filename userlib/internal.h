@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h - data structures and invariants shared by the files of
+ * libmymem.  Nothing here is exported.
+ *
+ * The one idea: memory comes from the page source in *segments*; a heap
+ * segment is a run of *blocks*, each with a 16-byte header in front of
+ * its payload and each of whose sizes is repeated at its end (in the
+ * prev_size field of the following header): the boundary tags.  A heap
+ * segment ends with a size-0 sentinel header.  Free blocks sit on the free
+ * lists of the segment's *arena*; no two free blocks are ever neighbours.
+ *
+ *   segment:  [segment header 64][blk hdr|payload][blk hdr|payload]...[sentinel]
+ *   block:    prev_size  size of the block before (0 for the first block)
+ *             head       tag(8 bits) | size (multiple of 16) | flags(4 bits)
+ *             payload    (free blocks: next_free, prev_free links)
+ *
+ * Each segment is reserved as address space once (PROT_NONE) and pages
+ * are committed from the page source as the heap grows and decommitted
+ * when its top stays free (trim).  Requests above the mmap threshold get
+ * a segment of their own (a "huge" block).  A byte map indexed by 4 MiB
+ * chunk finds the segment of any pointer, so free() can reject pointers
+ * the heap never gave out without touching them first.
+ */
+#ifndef MYMEM_INTERNAL_H
+#define MYMEM_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <limits.h>
+
+#include "mymem.h"
+
+#define MM_HIDDEN	__attribute__((visibility("hidden")))
+#define MM_LIKELY(x)	__builtin_expect(!!(x), 1)
+#define MM_UNLIKELY(x)	__builtin_expect(!!(x), 0)
+#define MM_NOINLINE	__attribute__((noinline))
+
+/* ---- geometry ---------------------------------------------------------- */
+
+#define MM_ALIGN	16u	/* == alignof(max_align_t) on x86-64 / aarch64 */
+#define MM_HDR		16u	/* block header: prev_size + head */
+#define MM_MIN_BLOCK	32u	/* header + two free-list links */
+#define MM_SEG_HDR	64u	/* segment header, keeps payloads 16-aligned */
+#define MM_CHUNK_SHIFT	22	/* segments start on 4 MiB boundaries */
+#define MM_CHUNK	((size_t)1 << MM_CHUNK_SHIFT)
+#define MM_ADDR_BITS	47	/* user address space covered by the map */
+
+/* Largest request we even try: keeps every size computation far from
+ * overflow and every size inside the 52 size bits of the head word. */
+#define MM_MAX_REQUEST	(((size_t)1 << 46))
+
+_Static_assert(MM_ALIGN == _Alignof(max_align_t), "blocks must honour max_align_t");
+_Static_assert(MM_HDR % MM_ALIGN == 0, "header keeps payload aligned");
+_Static_assert(MM_SEG_HDR % MM_ALIGN == 0 && MM_SEG_HDR >= 48, "segment header");
+
+/* ---- blocks ------------------------------------------------------------ */
+
+#define B_FREE		((size_t)1)	/* on a free list of its arena */
+#define B_CACHED	((size_t)2)	/* parked in a thread cache (in use for the heap) */
+#define B_HUGE		((size_t)4)	/* the only block of a huge segment */
+#define B_FLAGS		((size_t)15)
+#define B_SIZE_MASK	((((size_t)1 << 56) - 1) & ~B_FLAGS)
+#define B_TAG_MASK	(~(((size_t)1 << 56) - 1))
+
+struct block {
+	size_t prev_size;	/* boundary tag of the previous block; 0 = first */
+	size_t head;		/* tag | size | flags; accessed with relaxed atomics */
+	/* only while B_FREE (or B_CACHED: next_free links the cache) */
+	struct block *next_free;
+	struct block *prev_free;
+};
+
+extern MM_HIDDEN uint64_t mm_cookie;
+
+static inline size_t mm_tag(const void *b)
+{
+	uint64_t x = ((uint64_t)(uintptr_t)b ^ mm_cookie) * 0x9E3779B97F4A7C15ull;
+	return (size_t)(x & B_TAG_MASK);
+}
+
+static inline size_t blk_head(const struct block *b)
+{
+	return __atomic_load_n(&b->head, __ATOMIC_RELAXED);
+}
+
+static inline void blk_set_head_raw(struct block *b, size_t h)
+{
+	__atomic_store_n(&b->head, h, __ATOMIC_RELAXED);
+}
+
+static inline void blk_set(struct block *b, size_t size, size_t flags)
+{
+	blk_set_head_raw(b, mm_tag(b) | size | flags);
+}
+
+static inline size_t blk_size(const struct block *b) { return blk_head(b) & B_SIZE_MASK; }
+static inline bool blk_is_free(const struct block *b) { return blk_head(b) & B_FREE; }
+static inline bool blk_tag_ok(const struct block *b)
+{
+	return (blk_head(b) & B_TAG_MASK) == mm_tag(b);
+}
+static inline struct block *blk_next(const struct block *b)
+{
+	return (struct block *)((char *)b + blk_size(b));
+}
+static inline struct block *blk_prev(const struct block *b)
+{
+	return b->prev_size ? (struct block *)((char *)b - b->prev_size) : NULL;
+}
+static inline void *blk_payload(const struct block *b) { return (char *)b + MM_HDR; }
+static inline struct block *blk_of(const void *p) { return (struct block *)((char *)p - MM_HDR); }
+
+/* Block size for a request of n bytes (n <= MM_MAX_REQUEST). */
+static inline size_t mm_block_size(size_t n)
+{
+	size_t s = (n + MM_HDR + MM_ALIGN - 1) & ~(size_t)(MM_ALIGN - 1);
+	return s < MM_MIN_BLOCK ? MM_MIN_BLOCK : s;
+}
+
+static inline size_t mm_align_up(size_t x, size_t a) { return (x + a - 1) & ~(a - 1); }
+
+/* ---- locks ------------------------------------------------------------- */
+
+/* A three-state futex lock (0 free, 1 held, 2 held with waiters). */
+typedef struct { _Atomic int v; } mm_lock_t;
+#define MM_LOCK_INIT { 0 }
+
+MM_HIDDEN void mm_lock_slow(mm_lock_t *l);
+MM_HIDDEN void mm_lock_wake(mm_lock_t *l);
+
+static inline bool mm_trylock(mm_lock_t *l)
+{
+	int c = 0;
+	return atomic_compare_exchange_strong_explicit(&l->v, &c, 1,
+			memory_order_acquire, memory_order_relaxed);
+}
+static inline void mm_lock(mm_lock_t *l)
+{
+	if (!mm_trylock(l))
+		mm_lock_slow(l);
+}
+static inline void mm_unlock(mm_lock_t *l)
+{
+	if (atomic_exchange_explicit(&l->v, 0, memory_order_release) == 2)
+		mm_lock_wake(l);
+}
+static inline void mm_lock_reinit(mm_lock_t *l)
+{
+	atomic_store_explicit(&l->v, 0, memory_order_relaxed);
+}
+
+/* ---- segments ---------------------------------------------------------- */
+
+enum { SEG_HEAP = 1, SEG_HUGE = 2 };
+#define SEG_MAGIC_HEAP	0x6d796d656d534547ull	/* "mymemSEG" */
+#define SEG_MAGIC_HUGE	0x6d796d656d485547ull	/* "mymemHUG" */
+
+struct arena;
+
+struct segment {
+	uint64_t magic;
+	size_t reserved;	/* address space held, from the segment start */
+	size_t committed;	/* bytes backed by pages, from the segment start */
+	struct arena *arena;	/* NULL for huge segments */
+	struct segment *next;	/* arena's segments in address order */
+	struct segment *prev;
+	char *dirty_end;	/* payload bytes at or above this were never handed out */
+	size_t huge_usable;	/* huge: bytes the caller may use */
+};
+_Static_assert(sizeof(struct segment) <= MM_SEG_HDR, "segment header fits");
+
+static inline struct block *seg_first(const struct segment *s)
+{
+	return (struct block *)((char *)s + MM_SEG_HDR);
+}
+/* committed changes under the arena lock but is read without it (free's
+ * quick checks): relaxed atomics keep that well-defined. */
+static inline size_t seg_committed(const struct segment *s)
+{
+	return __atomic_load_n(&s->committed, __ATOMIC_RELAXED);
+}
+static inline void seg_set_committed(struct segment *s, size_t v)
+{
+	__atomic_store_n(&s->committed, v, __ATOMIC_RELAXED);
+}
+static inline struct block *seg_sentinel(const struct segment *s)
+{
+	return (struct block *)((char *)s + seg_committed(s) - MM_HDR);
+}
+
+/* segment.c */
+MM_HIDDEN struct segment *seg_lookup(const void *p);
+MM_HIDDEN void seg_map_set(void *base, size_t len, bool on);
+MM_HIDDEN struct segment *seg_create(struct arena *a, size_t min_block);
+MM_HIDDEN struct block *seg_grow(struct arena *a, struct segment *s, size_t add);
+MM_HIDDEN size_t seg_trim_top(struct arena *a, struct segment *s, size_t keep);
+MM_HIDDEN void seg_destroy(struct arena *a, struct segment *s);
+MM_HIDDEN struct block *seg_top_free(const struct segment *s);
+/* Bytes to commit when a segment must grow by at least want (0: full). */
+MM_HIDDEN size_t seg_grow_step(const struct segment *s, size_t want);
+
+/* ---- free lists and policies (freelist.c) ------------------------------- */
+
+#define TLSF_SL_LOG2	4
+#define TLSF_SL_COUNT	(1u << TLSF_SL_LOG2)
+#define TLSF_SMALL	(1u << (TLSF_SL_LOG2 + 4))	/* exact 16-byte classes below */
+#define TLSF_FL_COUNT	42
+
+struct freelists {
+	int policy;			/* enum mymem_policy */
+	/* MYMEM_POLICY_FAST: two-level segregated fit (TLSF) */
+	uint64_t fl_bitmap;
+	uint32_t sl_bitmap[TLSF_FL_COUNT];
+	struct block *heads[TLSF_FL_COUNT][TLSF_SL_COUNT];
+	/* first/next/best/worst fit: one list in address order */
+	struct block *addr_head;
+	struct block *rover;		/* next fit: where the last search ended */
+	size_t count;			/* blocks on the lists */
+	size_t bytes;			/* bytes on the lists */
+};
+
+MM_HIDDEN void fl_init(struct freelists *f, int policy);
+MM_HIDDEN void fl_insert(struct freelists *f, struct block *b);
+MM_HIDDEN void fl_remove(struct freelists *f, struct block *b);
+MM_HIDDEN struct block *fl_find(struct freelists *f, size_t size);
+MM_HIDDEN int fl_check(struct freelists *f, const struct arena *owner,
+		       size_t *count, size_t *bytes, size_t *largest);
+MM_HIDDEN size_t fl_largest(struct freelists *f);
+
+/* ---- arenas (arena.c) --------------------------------------------------- */
+
+#define MM_MAX_ARENAS	64
+
+struct arena {
+	mm_lock_t lock;
+	unsigned index;
+	struct segment *segs;		/* address order */
+	unsigned nsegs;
+	struct freelists fl;
+	/* the heap's own view, updated under the lock */
+	size_t used_bytes;		/* block sizes of blocks not free */
+	size_t used_blocks;
+	size_t committed;		/* bytes committed in this arena's segments */
+} __attribute__((aligned(64)));
+
+extern MM_HIDDEN struct arena mm_arenas[MM_MAX_ARENAS];
+extern MM_HIDDEN unsigned mm_narenas;
+
+MM_HIDDEN void arena_init_all(unsigned n, int policy);
+MM_HIDDEN struct arena *arena_get_locked(void);
+MM_HIDDEN void arena_set_policy(int policy);
+MM_HIDDEN int mm_register_atfork(void);
+MM_HIDDEN void arena_lock_all(void);
+MM_HIDDEN void arena_unlock_all(void);
+
+/* ---- the heap proper (heap.c) ------------------------------------------- */
+
+/* Allocate a block of block-size bs whose payload is aligned to align
+ * (a power of two >= 16).  *dirty gets how many payload bytes may be
+ * non-zero (calloc clears only those).  Arena locked. */
+MM_HIDDEN struct block *heap_alloc(struct arena *a, size_t bs, size_t align, size_t *dirty);
+/* Free an in-use block of segment s (arena locked); coalesces at once. */
+MM_HIDDEN void heap_free(struct arena *a, struct segment *s, struct block *b);
+/* Resize in place to block-size bs; false if that is impossible. */
+MM_HIDDEN bool heap_resize(struct arena *a, struct segment *s, struct block *b, size_t bs);
+MM_HIDDEN size_t heap_trim_arena(struct arena *a);
+
+/* ---- huge blocks (huge.c) ----------------------------------------------- */
+
+MM_HIDDEN void *huge_alloc(size_t n, size_t align);
+MM_HIDDEN void huge_free(struct segment *s, void *p);
+MM_HIDDEN size_t huge_usable(struct segment *s, void *p);
+extern MM_HIDDEN _Atomic size_t mm_huge_bytes, mm_huge_count;
+extern MM_HIDDEN mm_lock_t mm_huge_lock;		/* guards the list below */
+extern MM_HIDDEN struct segment *mm_huge_list;
+
+/* ---- thread caches (thread_cache.c) -------------------------------------- */
+
+#define TC_BINS		32	/* block sizes 32 .. 32 + 31*16 = 528 */
+#define TC_MAX_BS	(MM_MIN_BLOCK + (TC_BINS - 1) * MM_ALIGN)
+
+struct counters {
+	_Atomic uint64_t alloc_count, free_count, alloc_bytes, free_bytes;
+};
+
+static inline void ctr_add(_Atomic uint64_t *c, uint64_t v)
+{
+	/* Owner-only counters: a relaxed load + store, no locked RMW. */
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+			      memory_order_relaxed);
+}
+
+struct tcache {
+	struct block *bin[TC_BINS];
+	uint16_t count[TC_BINS];
+	struct counters ctr;
+	_Atomic uint64_t held_bytes;	/* block bytes parked in bins */
+	_Atomic uint64_t held_blocks;
+	struct tcache *next, *prev;	/* all live caches */
+};
+
+MM_HIDDEN void *tc_malloc(size_t bs);		/* NULL: use the slow path */
+MM_HIDDEN bool tc_free(struct block *b, size_t bs);	/* false: use the slow path */
+MM_HIDDEN struct tcache *tc_current(void);	/* NULL when not active */
+MM_HIDDEN void tc_flush_current(void);
+MM_HIDDEN void tc_sum(struct counters *out, uint64_t *held_bytes, uint64_t *held_blocks);
+MM_HIDDEN void tc_atfork_prepare(void);
+MM_HIDDEN void tc_atfork_parent(void);
+MM_HIDDEN void tc_atfork_child(void);
+
+/* Counters of operations made without a thread cache (shared, atomic). */
+extern MM_HIDDEN struct counters mm_shared_ctr;
+MM_HIDDEN void mm_count_alloc(size_t usable);
+MM_HIDDEN void mm_count_free(size_t usable);
+
+/* ---- options (options.c) ------------------------------------------------ */
+
+struct mm_options {
+	int policy;
+	size_t mmap_threshold;
+	size_t trim_threshold;
+	size_t top_pad;
+	unsigned arenas;		/* 0: from the CPU count */
+	bool require_device;
+	bool tcache;
+	char device[64];
+};
+extern MM_HIDDEN struct mm_options mm_opt;
+MM_HIDDEN void options_load(void);
+static inline int mm_policy(void)
+{
+	return __atomic_load_n(&mm_opt.policy, __ATOMIC_RELAXED);
+}
+
+/* ---- init and errors (malloc_api.c, errors.c) --------------------------- */
+
+extern MM_HIDDEN bool mm_ctor_done;
+extern MM_HIDDEN _Atomic int mm_init_state;	/* 0 none, 1 running, 2 done, 3 failed */
+MM_HIDDEN bool mm_init_slow(void);
+static inline bool mm_ready(void)
+{
+	int s = atomic_load_explicit(&mm_init_state, memory_order_acquire);
+	return MM_LIKELY(s == 2) || mm_init_slow();
+}
+
+MM_HIDDEN void mm_write_str(int fd, const char *s);
+MM_HIDDEN __attribute__((noreturn)) void mm_fatal(const char *what, const void *ptr, const char *why);
+
+/* Validate an in-use heap block before freeing or resizing it (aborts). */
+MM_HIDDEN void mm_validate_inuse(const char *fn, struct segment *s, struct block *b);
+/* ... and its left neighbour (arena lock held). */
+MM_HIDDEN void mm_validate_prev(const char *fn, struct segment *s, struct block *b);
+
+#endif /* MYMEM_INTERNAL_H */

@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: MIT
+/*
+ * malloc_api.c - the standard allocation entry points and initialisation.
+ *
+ * Small requests are served from the calling thread's cache when it has
+ * one; everything else goes to an arena under its lock, or, at or above
+ * the mmap threshold, to a mapping of its own.  Initialisation happens at
+ * the first call, whoever makes it (under LD_PRELOAD it may be the dynamic
+ * loader, before any constructor): it reads the options, seeds the header
+ * tag and opens the device, and calls nothing that could allocate.  The
+ * constructor registers the fork handlers and lets thread caches start.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "pagesource.h"
+
+#define API __attribute__((visibility("default")))
+
+_Atomic int mm_init_state;
+uint64_t mm_cookie;
+bool mm_ctor_done;
+
+static unsigned cpu_count(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return (unsigned)CPU_COUNT(&set);
+	return 1;
+}
+
+bool mm_init_slow(void)
+{
+	int s = 0;
+
+	if (atomic_compare_exchange_strong(&mm_init_state, &s, 1)) {
+		const unsigned char *rnd = (const unsigned char *)getauxval(AT_RANDOM);
+		unsigned n;
+		uint64_t c = (uint64_t)(uintptr_t)&s;
+
+		if (rnd) {
+			uint64_t r;
+
+			memcpy(&r, rnd + 8, sizeof(r));
+			c ^= r;
+		}
+		mm_cookie = c | 1;
+		options_load();
+		n = mm_opt.arenas ? mm_opt.arenas : 4 * cpu_count();
+		arena_init_all(n > MM_MAX_ARENAS ? MM_MAX_ARENAS : n, mm_opt.policy);
+		s = ps_init() ? 2 : 3;
+		atomic_store_explicit(&mm_init_state, s, memory_order_release);
+		return s == 2;
+	}
+	while ((s = atomic_load_explicit(&mm_init_state, memory_order_acquire)) == 1)
+		sched_yield();
+	return s == 2;
+}
+
+__attribute__((constructor)) static void mm_ctor(void)
+{
+	mm_ready();
+	mm_register_atfork();
+	__atomic_store_n(&mm_ctor_done, true, __ATOMIC_RELEASE);
+}
+
+static inline bool small_and_ready(size_t n)
+{
+	return n <= TC_MAX_BS - MM_HDR &&
+	       atomic_load_explicit(&mm_init_state, memory_order_acquire) == 2;
+}
+
+static void *mm_alloc(size_t n, size_t align, bool zero)
+{
+	struct arena *a;
+	struct block *b;
+	size_t bs, dirty;
+	void *p;
+
+	if (!mm_ready() || n > MM_MAX_REQUEST) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	bs = mm_block_size(n);
+	if (n >= mm_opt.mmap_threshold ||
+	    (align > MM_ALIGN && bs + align >= mm_opt.mmap_threshold)) {
+		p = huge_alloc(n, align);
+		if (p)
+			mm_count_alloc(seg_lookup(p)->huge_usable);
+		return p;	/* fresh pages: already zero */
+	}
+	a = arena_get_locked();
+	b = heap_alloc(a, bs, align, &dirty);
+	mm_unlock(&a->lock);
+	if (!b) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	p = blk_payload(b);
+	if (zero)
+		memset(p, 0, dirty < n ? dirty : n);
+	mm_count_alloc(blk_size(b) - MM_HDR);
+	return p;
+}
+
+API void *malloc(size_t n)
+{
+	if (MM_LIKELY(small_and_ready(n))) {
+		void *p = tc_malloc(mm_block_size(n));
+
+		if (MM_LIKELY(p != NULL)) {
+			mm_count_alloc(blk_size(blk_of(p)) - MM_HDR);
+			return p;
+		}
+	}
+	return mm_alloc(n, MM_ALIGN, false);
+}
+
+static MM_NOINLINE __attribute__((noreturn)) void not_ours(const char *fn, void *p)
+{
+	mm_fatal(fn, p, "invalid pointer: not allocated by mymem, or already freed");
+}
+
+API void free(void *p)
+{
+	struct segment *s;
+	struct block *b;
+	size_t bs;
+	int e;
+
+	if (!p)
+		return;
+	e = errno;
+	s = seg_lookup(p);
+	if (MM_UNLIKELY(!s))
+		not_ours("free", p);
+	if (MM_UNLIKELY(s->magic == SEG_MAGIC_HUGE)) {
+		mm_count_free(huge_usable(s, p));
+		huge_free(s, p);
+		errno = e;
+		return;
+	}
+	b = blk_of(p);
+	mm_validate_inuse("free", s, b);
+	bs = blk_size(b);
+	mm_count_free(bs - MM_HDR);
+	if (!(bs <= TC_MAX_BS && tc_free(b, bs))) {
+		struct arena *a = s->arena;
+
+		mm_lock(&a->lock);
+		mm_validate_prev("free", s, b);
+		heap_free(a, s, b);
+		mm_unlock(&a->lock);
+	}
+	errno = e;
+}
+
+API void cfree(void *p)
+{
+	free(p);
+}
+
+API void *calloc(size_t n, size_t m)
+{
+	size_t t;
+
+	if (__builtin_mul_overflow(n, m, &t)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (MM_LIKELY(small_and_ready(t))) {
+		void *p = tc_malloc(mm_block_size(t));
+
+		if (p) {
+			mm_count_alloc(blk_size(blk_of(p)) - MM_HDR);
+			return memset(p, 0, t);
+		}
+	}
+	return mm_alloc(t, MM_ALIGN, true);
+}
+
+API void *realloc(void *p, size_t n)
+{
+	struct segment *s;
+	struct block *b;
+	size_t old, usable;
+	void *np;
+
+	if (!p)
+		return malloc(n);
+	if (n == 0) {		/* glibc's behaviour: free, return NULL */
+		free(p);
+		return NULL;
+	}
+	if (n > MM_MAX_REQUEST) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	s = seg_lookup(p);
+	if (!s)
+		not_ours("realloc", p);
+	if (s->magic == SEG_MAGIC_HUGE) {
+		usable = huge_usable(s, p);
+		if (n <= usable && n >= usable / 2)
+			return p;
+	} else {
+		b = blk_of(p);
+		mm_validate_inuse("realloc", s, b);
+		old = blk_size(b);
+		usable = old - MM_HDR;
+		if (n < mm_opt.mmap_threshold) {
+			struct arena *a = s->arena;
+			bool ok;
+
+			mm_lock(&a->lock);
+			mm_validate_prev("realloc", s, b);
+			ok = heap_resize(a, s, b, mm_block_size(n));
+			mm_unlock(&a->lock);
+			if (ok) {
+				mm_count_free(usable);
+				mm_count_alloc(blk_size(b) - MM_HDR);
+				return p;
+			}
+		}
+	}
+	np = malloc(n);
+	if (!np)
+		return NULL;
+	memcpy(np, p, n < usable ? n : usable);
+	free(p);
+	return np;
+}
+
+API void *reallocarray(void *p, size_t n, size_t m)
+{
+	size_t t;
+
+	if (__builtin_mul_overflow(n, m, &t)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return realloc(p, t);
+}
+
+static inline bool pow2(size_t a) { return a && !(a & (a - 1)); }
+
+static void *mm_memalign(size_t align, size_t n)
+{
+	if (align <= MM_ALIGN)
+		return malloc(n);
+	if (align > MM_MAX_REQUEST) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return mm_alloc(n, align, false);
+}
+
+API int posix_memalign(void **out, size_t align, size_t n)
+{
+	int e = errno;
+	void *p;
+
+	if (!pow2(align) || align % sizeof(void *))
+		return EINVAL;
+	p = mm_memalign(align, n);
+	if (!p) {
+		errno = e;
+		return ENOMEM;
+	}
+	*out = p;
+	return 0;
+}
+
+API void *aligned_alloc(size_t align, size_t n)
+{
+	if (!pow2(align)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return mm_memalign(align, n);
+}
+
+API void *memalign(size_t align, size_t n)
+{
+	if (!pow2(align)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return mm_memalign(align, n);
+}
+
+API void *valloc(size_t n)
+{
+	if (!mm_ready()) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return mm_memalign(ps_page_size(), n);
+}
+
+API void *pvalloc(size_t n)
+{
+	size_t pg;
+
+	if (!mm_ready()) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	pg = ps_page_size();
+	if (n > MM_MAX_REQUEST) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return mm_memalign(pg, n ? mm_align_up(n, pg) : pg);
+}
+
+API size_t malloc_usable_size(void *p)
+{
+	struct segment *s;
+
+	if (!p)
+		return 0;
+	s = seg_lookup(p);
+	if (!s)
+		not_ours("malloc_usable_size", p);
+	if (s->magic == SEG_MAGIC_HUGE)
+		return huge_usable(s, p);
+	mm_validate_inuse("malloc_usable_size", s, blk_of(p));
+	return blk_size(blk_of(p)) - MM_HDR;
+}
+
+/* glibc-internal names some programs call directly (as mimalloc does). */
+#define ALIAS(name, target) \
+	extern __typeof(target) name __attribute__((alias(#target), copy(target), visibility("default")))
+ALIAS(__libc_malloc, malloc);
+ALIAS(__libc_free, free);
+ALIAS(__libc_calloc, calloc);
+ALIAS(__libc_realloc, realloc);
+ALIAS(__libc_memalign, memalign);
+ALIAS(__libc_valloc, valloc);
+ALIAS(__libc_pvalloc, pvalloc);
