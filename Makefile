@@ -24,9 +24,9 @@ DEB_PKGS := build-essential linux-image-amd64 linux-headers-amd64 \
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps kmod kmod-all ksft userlib selftests run vm check lint clean
+.PHONY: all deps kmod kmod-all ksft userlib selftests examples run vm check lint clean
 
-all: kmod userlib selftests
+all: kmod userlib selftests examples
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): Makefile
@@ -68,13 +68,20 @@ userlib: $(DEPS_STAMP) ksft
 selftests: $(DEPS_STAMP) ksft userlib
 	$(MAKE) -C selftests BUILD=$(BUILD) KSFT_INC=$(KSFT_INC)
 
+# The example `make run` shows, linked statically with the library.
+examples: $(BUILD)/examples/demo
+$(BUILD)/examples/demo: examples/demo.c userlib/mymem.h kmod/uapi/mymem_dev.h userlib
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Iuserlib -Ikmod/uapi \
+		-o $@ $< $(BUILD)/userlib/libmymem.a -lpthread
+
 # checkpatch --strict, sparse and a W=1 build against every kernel.
 lint: $(DEPS_STAMP)
 	tools/lint-kmod
 
 # The main job: boot the VM, load the module, allocate through the
 # library, show the statistics from the ioctl and from sysfs.
-run: kmod userlib
+run: kmod examples
 	qemu/vm-run --kernel $(KVER) --timeout 600 -- tools/demo
 
 # An interactive shell in the VM with the module loaded.
