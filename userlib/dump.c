@@ -106,7 +106,7 @@ API int mymem_dump(FILE *f)
 		if (sr.kind == SEG_HUGE) {
 			if (fprintf(f, "segment %#lx large block: reserved %zu committed %zu\n"
 				    "  %#lx %zu used\n", (unsigned long)sr.addr, sr.reserved,
-				    sr.committed, (unsigned long)(sr.addr + sr.reserved - sr.usable),
+				    sr.committed, (unsigned long)(sr.addr + sr.reserved - sr.usable - MM_HDR),
 				    sr.usable) < 0)
 				err = -1;
 			continue;

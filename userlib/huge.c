@@ -36,7 +36,7 @@ void *huge_alloc(size_t n, size_t align)
 		return NULL;
 	}
 	off = mm_align_up(MM_SEG_HDR + MM_HDR, align);
-	end = mm_align_up(off + n, pg);
+	end = mm_align_up(off + (n ? n : 1), pg);
 	base = ps_reserve(end, ralign);
 	if (!base) {
 		errno = ENOMEM;
