@@ -420,6 +420,8 @@ struct conc {
 	atomic_int bad_snapshots;	/* inconsistent ioctl answers seen */
 	atomic_int errors;
 	atomic_int snapshots;
+	struct mymem_stats first_bad;	/* written once, by the reader */
+	unsigned long first_bad_cmd;
 };
 
 struct conc_arg {
@@ -466,8 +468,12 @@ static void *conc_reader(void *a)
 			break;
 		}
 		if (s.resident_pages != s.pages_allocated - s.pages_freed ||
-		    s.peak_resident_pages < s.resident_pages)
-			atomic_fetch_add(&c->bad_snapshots, 1);
+		    s.peak_resident_pages < s.resident_pages) {
+			if (atomic_fetch_add(&c->bad_snapshots, 1) == 0) {
+				c->first_bad = s;
+				c->first_bad_cmd = cmd;
+			}
+		}
 		atomic_fetch_add(&c->snapshots, 1);
 	}
 	return NULL;
@@ -501,6 +507,11 @@ TEST_F_TIMEOUT(stats, threads_mapping_at_once_are_counted_exactly, 300)
 		TH_LOG("%d of %d stats snapshots had resident != allocated - "
 		       "freed or peak < resident", atomic_load(&c.bad_snapshots),
 		       atomic_load(&c.snapshots));
+		TH_LOG("first: %s resident %llu allocated %llu freed %llu "
+		       "peak %llu",
+		       c.first_bad_cmd == MYMEM_IOC_PROC_STATS ? "PROC" : "GLOBAL",
+		       c.first_bad.resident_pages, c.first_bad.pages_allocated,
+		       c.first_bad.pages_freed, c.first_bad.peak_resident_pages);
 	}
 	get_proc_stats(self->fd, &p1);
 	get_global_stats(self->fd, &g1);
