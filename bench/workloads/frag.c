@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * frag - a fragmentation pattern.
+ *
+ * Each thread repeats a cycle: allocate N small blocks (16..128 B), free
+ * every other one, allocate N/2 larger blocks (160..512 B, too big for the
+ * holes), free every other one of those, allocate N/4 blocks of
+ * 1..4 KiB, then free everything.  The peak memory shows how much of the
+ * freed space the allocator can reuse.
+ */
+#include "common.h"
+
+#define N	(1 << 17)
+
+struct worker {
+	uint64_t rng;
+	uint64_t cycles;
+	uint64_t check;
+	char pad[40];
+};
+
+static void *alloc_fill(uint64_t *rng, size_t lo, size_t hi)
+{
+	size_t n = rng_range(rng, lo, hi);
+	unsigned char *p = xmalloc(n);
+
+	p[0] = (unsigned char)n;
+	p[n - 1] = 1;
+	return p;
+}
+
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+	void **small = xmalloc(N * sizeof(void *));
+	void **large = xmalloc(N / 2 * sizeof(void *));
+	void **huge = xmalloc(N / 4 * sizeof(void *));
+	uint64_t c;
+	size_t i;
+
+	for (c = 0; c < w->cycles; c++) {
+		for (i = 0; i < N; i++)
+			small[i] = alloc_fill(&w->rng, 16, 128);
+		for (i = 0; i < N; i += 2) {
+			w->check += *(unsigned char *)small[i];
+			free(small[i]);
+		}
+		for (i = 0; i < N / 2; i++)
+			large[i] = alloc_fill(&w->rng, 160, 512);
+		for (i = 0; i < N / 2; i += 2)
+			free(large[i]);
+		for (i = 0; i < N / 4; i++)
+			huge[i] = alloc_fill(&w->rng, 1024, 4096);
+		for (i = 1; i < N; i += 2)
+			free(small[i]);
+		for (i = 1; i < N / 2; i += 2)
+			free(large[i]);
+		for (i = 0; i < N / 4; i++) {
+			w->check += *(unsigned char *)huge[i];
+			free(huge[i]);
+		}
+	}
+	free(small);
+	free(large);
+	free(huge);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct bench_args a;
+	struct worker w[64];
+	uint64_t check = 0, cycles;
+	double t0, t1;
+	int i;
+
+	bench_parse(argc, argv, &a, 1);
+	cycles = scaled(&a, 10);
+	memset(w, 0, sizeof(w));
+	for (i = 0; i < a.threads; i++) {
+		w[i].rng = rng_seed(a.seed, i);
+		w[i].cycles = cycles;
+	}
+	t0 = now_s();
+	run_threads(a.threads, work, w, sizeof(w[0]));
+	t1 = now_s();
+	for (i = 0; i < a.threads; i++)
+		check += w[i].check;
+	bench_report("frag", &a, cycles * a.threads * (N + N / 2 + N / 4), t1 - t0, check);
+	return 0;
+}
