@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_errors.c - misuse is caught, never silently absorbed: double frees,
+ * pointers the heap never gave out, and overwritten boundary tags each end
+ * the program with SIGABRT and a message on stderr naming the pointer.
+ */
+#define _GNU_SOURCE
+#include <malloc.h>
+
+#include "kselftest_harness.h"
+#include "testutil.h"
+
+struct misuse {
+	void (*fn)(struct misuse *m);
+	char ptr[32];		/* the pointer the message must name */
+};
+
+static void set_ptr(struct misuse *m, const void *p)
+{
+	snprintf(m->ptr, sizeof(m->ptr), "%#lx", (unsigned long)(uintptr_t)p);
+}
+
+static void runner(void *arg)
+{
+	struct misuse *m = arg;
+
+	m->fn(m);
+}
+
+/* The child reports the pointer through a pipe-less trick: it writes it
+ * to stderr first, so the parent finds both it and the abort message. */
+static void announce(struct misuse *m, const void *p)
+{
+	set_ptr(m, p);
+	fprintf(stderr, "PTR=%s\n", m->ptr);
+}
+
+static int expect_abort(struct __test_metadata *_metadata, void (*fn)(struct misuse *),
+			const char *needle)
+{
+	struct misuse m = { .fn = fn };
+	char msg[4096], ptr[40];
+	int sig = run_in_child(runner, &m, msg, sizeof(msg));
+	char *at = strstr(msg, "PTR=");
+
+	EXPECT_EQ(SIGABRT, sig);
+	EXPECT_NE(NULL, strstr(msg, needle));
+	EXPECT_NE(NULL, strstr(msg, "mymem: "));
+	EXPECT_NE(NULL, at);
+	if (at) {
+		sscanf(at, "PTR=%39s", ptr);
+		/* the abort message names the very pointer */
+		char *line = strstr(msg, "mymem: ");
+		EXPECT_NE(NULL, line);
+		if (line) {
+			EXPECT_NE(NULL, strstr(line, ptr));
+		}
+	}
+	if (sig != SIGABRT || !strstr(msg, needle))
+		TH_LOG("child stderr: %s", msg);
+	return 0;
+}
+
+static void small_double_free(struct misuse *m)
+{
+	void *p = malloc(40);
+
+	announce(m, p);
+	free(p);
+	free(p);
+}
+
+static void medium_double_free(struct misuse *m)
+{
+	void *p = malloc(3000), *guard = malloc(3000);
+
+	announce(m, p);
+	free(p);
+	free(p);
+	free(guard);
+}
+
+static void merged_double_free(struct misuse *m)
+{
+	void *a = malloc(3000), *p = malloc(3000), *guard = malloc(100);
+
+	announce(m, p);
+	free(a);
+	free(p);	/* merges into a: p's header is gone */
+	free(p);
+	free(guard);
+}
+
+static void huge_double_free(struct misuse *m)
+{
+	void *p = malloc(8 << 20);
+
+	announce(m, p);
+	free(p);
+	free(p);
+}
+
+static void stack_pointer(struct misuse *m)
+{
+	int x;
+
+	announce(m, &x);
+	free(&x);
+}
+
+static void static_pointer(struct misuse *m)
+{
+	static char buf[64];
+
+	announce(m, buf + 16);
+	free(buf + 16);
+}
+
+static void interior_pointer(struct misuse *m)
+{
+	char *p = calloc(1, 500);
+
+	announce(m, p + 32);
+	free(p + 32);
+}
+
+static void misaligned_pointer(struct misuse *m)
+{
+	char *p = malloc(500);
+
+	announce(m, p + 1);
+	free(p + 1);
+}
+
+static void huge_interior_pointer(struct misuse *m)
+{
+	char *p = malloc(4 << 20);
+
+	announce(m, p + 4096);
+	free(p + 4096);
+}
+
+static void overflow_into_next_header(struct misuse *m)
+{
+	char *p = malloc(1000), *q = malloc(1000);
+
+	announce(m, q);
+	memset(p, 'A', malloc_usable_size(p) + 16);	/* over q's boundary tag + header */
+	free(q);
+}
+
+static void overflow_detected_on_own_free(struct misuse *m)
+{
+	char *p = malloc(1000), *q = malloc(1000);
+
+	announce(m, p);
+	(void)q;
+	memset(p + malloc_usable_size(p), 0, 8);	/* q's prev_size: p's end tag */
+	free(p);
+}
+
+static void underflow_into_own_header(struct misuse *m)
+{
+	char *p = malloc(200);
+
+	announce(m, p);
+	memset(p - 8, 0x41, 8);		/* p's own head word */
+	free(p);
+}
+
+static void realloc_freed(struct misuse *m)
+{
+	void *p = malloc(3000), *g = malloc(10);
+
+	announce(m, p);
+	free(p);
+	p = realloc(p, 5000);
+	free(g);
+}
+
+static void usable_size_of_garbage(struct misuse *m)
+{
+	int x;
+
+	announce(m, &x);
+	malloc_usable_size(&x);
+}
+
+TEST(double_free_small) { expect_abort(_metadata, small_double_free, "double free"); }
+TEST(double_free_medium) { expect_abort(_metadata, medium_double_free, "double free"); }
+TEST(double_free_after_merge) { expect_abort(_metadata, merged_double_free, "free("); }
+TEST(double_free_large) { expect_abort(_metadata, huge_double_free, "invalid pointer"); }
+TEST(free_stack_pointer) { expect_abort(_metadata, stack_pointer, "invalid pointer"); }
+TEST(free_static_pointer) { expect_abort(_metadata, static_pointer, "invalid pointer"); }
+TEST(free_interior_pointer) { expect_abort(_metadata, interior_pointer, "invalid pointer"); }
+TEST(free_misaligned_pointer) { expect_abort(_metadata, misaligned_pointer, "invalid pointer"); }
+TEST(free_large_interior_pointer) { expect_abort(_metadata, huge_interior_pointer, "invalid pointer"); }
+TEST(overflow_caught_at_next_free) { expect_abort(_metadata, overflow_into_next_header, "corrupted"); }
+TEST(overflow_caught_at_own_free) { expect_abort(_metadata, overflow_detected_on_own_free, "boundary tag"); }
+TEST(underflow_caught) { expect_abort(_metadata, underflow_into_own_header, "corrupted"); }
+TEST(realloc_of_freed_pointer) { expect_abort(_metadata, realloc_freed, "realloc("); }
+TEST(usable_size_of_foreign_pointer) { expect_abort(_metadata, usable_size_of_garbage, "invalid pointer"); }
+
+/* mymem_check() sees damage that no free() has tripped over yet. */
+TEST(check_reports_corruption)
+{
+	char *p = malloc(1000), *q = malloc(1000);
+	size_t saved;
+
+	ASSERT_EQ(0, mymem_check());
+	size_t u = malloc_usable_size(p);
+
+	memcpy(&saved, p + u, sizeof(saved));	/* q's prev_size */
+	memset(p + u, 0x11, sizeof(saved));
+	ASSERT_EQ(MYMEM_E_CORRUPT, mymem_check());
+	memcpy(p + u, &saved, sizeof(saved));
+	ASSERT_EQ(0, mymem_check());
+	free(p);
+	free(q);
+}
+
+TEST_HARNESS_MAIN
