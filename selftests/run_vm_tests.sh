@@ -5,7 +5,7 @@
 # Usage (from the project's top directory, as root, module loaded):
 #   qemu/vm-run --kernel 6.1 -- selftests/run_vm_tests.sh
 #
-# Runs each test program in build/selftests/ in turn (the module
+# Runs each test program build/selftests/mymem_*_test in turn (the module
 # unload/reload test last), passes its TAP output through, and ends with
 # one line:  "N passed, N failed"  (", N skipped" added when some were).
 # Counts are test cases, from the TAP "ok"/"not ok" lines; a program that
@@ -27,9 +27,24 @@ set -u
 top=$(pwd)
 bindir=${MYMEM_SELFTESTS_DIR:-$top/build/selftests}
 [ "${MYMEM_SELFTESTS_UBSAN:-0}" = 1 ] && bindir=$bindir/ubsan
-tests=${MYMEM_SELFTESTS:-"mymem_mmap_test mymem_fork_test mymem_stats_test
-	mymem_limits_test mymem_ioctl_test mymem_firstclass_test
-	mymem_reload_test"}
+# Every test program there: the module's own in a fixed order, then any
+# other mymem_*_test found (e.g. the library's), the unload/reload test last.
+order="mymem_mmap_test mymem_fork_test mymem_stats_test mymem_limits_test
+	mymem_ioctl_test mymem_firstclass_test"
+if [ -z "${MYMEM_SELFTESTS:-}" ]; then
+	tests=$order
+	for f in "$bindir"/mymem_*_test; do
+		t=${f##*/}
+		[ -x "$f" ] || continue
+		case " $(echo $order) mymem_reload_test " in
+		*" $t "*) ;;
+		*) tests="$tests $t" ;;
+		esac
+	done
+	tests="$tests mymem_reload_test"
+else
+	tests=$MYMEM_SELFTESTS
+fi
 per_test_timeout=${MYMEM_TEST_TIMEOUT:-1500}
 kver=${MYMEM_KVER:-$(uname -r)}
 export MYMEM_KO=${MYMEM_KO:-$top/build/kmod/$kver/mymem.ko}
