@@ -10,7 +10,7 @@
  * LD_PRELOAD); device/anon: one mmap() of /dev/mymem or anonymous memory,
  * no allocator (the kernel's side alone).  Every page is written before
  * the timing.  Prints
- *   FORK kind=K mib=N iters=I per_fork_us=X min_us=Y maxrss_kb=R
+ *   FORK kind=K mib=N iters=I per_fork_us=X min_us=Y maxrss_kb=R (VmHWM)
  *        dev_resident_pages=P
  */
 #define _GNU_SOURCE
@@ -27,16 +27,9 @@
 #include <unistd.h>
 
 #include "mymem_dev.h"
+#include "common.h"
 
 #define BLOCK	(32 << 10)
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 int main(int argc, char **argv)
 {
@@ -45,7 +38,6 @@ int main(int argc, char **argv)
 	double total = 0, best = 1e9;
 	long long devres = -1;
 	struct mymem_stats st;
-	struct rusage ru;
 	size_t len, off;
 	int c, fd;
 
@@ -115,7 +107,6 @@ int main(int argc, char **argv)
 		if (d < best)
 			best = d;
 	}
-	getrusage(RUSAGE_SELF, &ru);
 	fd = open(MYMEM_DEVICE_PATH, O_RDWR | O_CLOEXEC);
 	if (fd >= 0) {
 		memset(&st, 0, sizeof(st));
@@ -126,6 +117,6 @@ int main(int argc, char **argv)
 	}
 	printf("FORK kind=%s mib=%ld iters=%ld per_fork_us=%.2f min_us=%.2f "
 	       "maxrss_kb=%ld dev_resident_pages=%lld\n",
-	       kind, mib, iters, total / iters * 1e6, best * 1e6, ru.ru_maxrss, devres);
+	       kind, mib, iters, total / iters * 1e6, best * 1e6, vm_hwm_kb(), devres);
 	return 0;
 }

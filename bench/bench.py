@@ -1,0 +1,954 @@
+#!/usr/bin/env python3
+"""bench.py - the driver of mymem's allocator benchmarks (stdlib only).
+
+    bench.py native  [--runs N] [--scale S] [--only W,...]
+        every workload x allocator on the host, N runs each, in a shuffled
+        (interleaved) order per run; raw data -> results/native.jsonl
+    bench.py vm      [--kver V] [--runs N] [--scale S] [--parts P,...]
+        boots the VM once (qemu/vm-run) and runs `bench.py guest` in it;
+        the guest prints BENCHJSON lines on stdout, which land in
+        results/vm.jsonl (the whole console output in results/vm-raw.txt)
+    bench.py guest   (inside the VM only) page supply, fork cost,
+        workloads with libmymem on /dev/mymem vs glibc, real programs
+    bench.py report
+        results/RESULTS.md, results/*.png, and the table on stdout
+
+Every figure that is compared is a ratio against a baseline measured in the
+same run (same host or same VM boot): medians over the runs, with the
+spread (min-max) next to them.
+"""
+import argparse
+import datetime
+import hashlib
+import json
+import math
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(HERE)
+LIBDIR = "/usr/lib/x86_64-linux-gnu"
+
+# Baselines by LD_PRELOAD (Debian packages), libmymem from userlib/.
+SYSTEM_ALLOCS = [
+    ("glibc", None),
+    ("jemalloc", LIBDIR + "/libjemalloc.so.2"),
+    ("mimalloc", LIBDIR + "/libmimalloc.so.2"),
+    ("tcmalloc", LIBDIR + "/libtcmalloc_minimal.so.4"),
+]
+NATIVE_ORDER = ["glibc", "jemalloc", "mimalloc", "tcmalloc", "libmymem"]
+
+# (name, program, threads)
+WORKLOADS = [
+    ("larson-2t", "larson", 2),
+    ("prodcons-2t", "prodcons", 2),
+    ("small-1t", "small", 1),
+    ("small-2t", "small", 2),
+    ("mixed-1t", "mixed", 1),
+    ("mixed-2t", "mixed", 2),
+    ("realloc-1t", "realloc", 1),
+    ("realloc-2t", "realloc", 2),
+    ("frag-1t", "frag", 1),
+    ("frag-2t", "frag", 2),
+]
+
+# Targets of the issues.
+T_GLIBC_GEO = 0.8       # native geomean time(libmymem)/time(glibc)
+T_MIMALLOC_GEO = 1.2    # native geomean time(libmymem)/time(mimalloc)
+T_WORST = 1.10          # native: no workload slower than glibc by > 10%
+T_RSS_GEO = 1.0         # native geomean peak RSS(libmymem)/peak RSS(glibc)
+T_VM_GEO = 1.0          # VM geomean time(libmymem on device)/time(glibc)
+T_PAGES = 1.0           # /dev/mymem pages/s over MAP_ANONYMOUS
+T_REAL = 1.1            # real programs, libmymem over glibc
+T_FORK = 2.0            # fork cost, libmymem over glibc, every size
+
+FORK_SIZES = [1, 16, 256]
+FORK_ITERS = {1: 40, 16: 20, 256: 5}
+REAL_BASH_N = 40
+REAL_PY_N = 8
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def geomean(xs):
+    xs = [x for x in xs if x and x > 0]
+    if not xs:
+        return None
+    return math.exp(sum(math.log(x) for x in xs) / len(xs))
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 16), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def git(*args):
+    try:
+        return subprocess.run(["git", "-C", TOP] + list(args), capture_output=True,
+                              text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def run_prog(cmd, env_add=None, timeout=120, env_del=()):
+    """Run cmd; returns dict(rc, out, err, wall_s, maxrss_kb)."""
+    env = dict(os.environ)
+    for k in env_del:
+        env.pop(k, None)
+    if env_add:
+        env.update(env_add)
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=env, text=True)
+    timer = threading.Timer(timeout, p.kill)
+    timer.start()
+    try:
+        # Read both pipes without deadlock: stderr in a thread.
+        errbuf = []
+        th = threading.Thread(target=lambda: errbuf.append(p.stderr.read()))
+        th.start()
+        out = p.stdout.read()
+        th.join()
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.monotonic() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)
+    finally:
+        timer.cancel()
+    rc = p.returncode
+    timed_out = rc == -9 and wall >= timeout
+    return {"rc": rc, "out": out, "err": "".join(errbuf)[-2000:], "wall_s": wall,
+            "maxrss_kb": ru.ru_maxrss, "timed_out": timed_out}
+
+
+def parse_kv(line, tag):
+    """'TAG a=1 b=x' -> {'a': 1, 'b': 'x'} (numbers converted)."""
+    parts = line.split()
+    if not parts or parts[0] != tag:
+        return None
+    d = {}
+    for kv in parts[1:]:
+        k, _, v = kv.partition("=")
+        try:
+            d[k] = int(v)
+        except ValueError:
+            try:
+                d[k] = float(v)
+            except ValueError:
+                d[k] = v
+    return d
+
+
+def find_tagged(out, tag):
+    res = []
+    for line in out.splitlines():
+        d = parse_kv(line, tag)
+        if d is not None:
+            res.append(d)
+    return res
+
+
+def snapshot_libmymem(build, userlib):
+    """Copy libmymem.so so that a rebuild during the run cannot mix two
+    versions; returns (path or None, info dict)."""
+    info = {"source": userlib}
+    if not os.path.exists(userlib):
+        info["missing"] = "not built (%s does not exist)" % userlib
+        return None, info
+    dst = os.path.join(build, "libmymem.so")
+    shutil.copy2(userlib, dst)
+    info["sha256"] = sha256(dst)[:16]
+    info["mtime"] = datetime.datetime.fromtimestamp(
+        os.path.getmtime(userlib)).isoformat(timespec="seconds")
+    info["userlib_git"] = git("log", "-1", "--format=%h %s", "--", "userlib")
+    info["userlib_dirty"] = bool(git("status", "--porcelain", "--", "userlib"))
+    # Sanity check: a tiny run must work and give the same checksum.
+    ref = run_prog([os.path.join(build, "small"), "-s", "0.01"], timeout=60)
+    chk = run_prog([os.path.join(build, "small"), "-s", "0.01"],
+                   {"LD_PRELOAD": dst}, timeout=60)
+    a, b = find_tagged(ref["out"], "RESULT"), find_tagged(chk["out"], "RESULT")
+    if chk["rc"] != 0 or not b or (a and a[0]["check"] != b[0]["check"]):
+        info["missing"] = "sanity run failed (rc %s): %s" % (chk["rc"], chk["err"][-300:])
+        return None, info
+    return dst, info
+
+
+def host_meta():
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    osname = ""
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("PRETTY_NAME="):
+                    osname = line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return {
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "host_kernel": platform.release(),
+        "os": osname,
+        "cpu": cpu,
+        "ncpu": os.cpu_count(),
+        "mem_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "git_head": git("rev-parse", "--short", "HEAD"),
+        "dev_mymem_on_host": os.path.exists("/dev/mymem"),
+    }
+
+
+def select_workloads(only):
+    if not only:
+        return WORKLOADS
+    want = set(only.split(","))
+    return [w for w in WORKLOADS if w[0] in want or w[1] in want]
+
+
+# ---------------------------------------------------------------- native
+
+def cmd_native(args):
+    os.makedirs(args.results, exist_ok=True)
+    lib, libinfo = snapshot_libmymem(args.build, args.userlib)
+    allocs = []
+    for name, path in SYSTEM_ALLOCS:
+        if path is None or os.path.exists(path):
+            allocs.append((name, path))
+        else:
+            log("bench: %s missing (%s); run make deps" % (name, path))
+    if lib:
+        allocs.append(("libmymem", lib))
+    else:
+        log("bench: libmymem rows will be missing: " + libinfo["missing"])
+    wls = select_workloads(args.only)
+    meta = host_meta()
+    meta.update({"kind": "meta", "runs": args.runs, "scale": args.scale,
+                 "allocators": [a for a, _ in allocs], "libmymem": libinfo,
+                 "libmymem_source": "device" if meta["dev_mymem_on_host"] else "fallback (anonymous mmap)",
+                 "workloads": [w[0] for w in wls]})
+    out = os.path.join(args.results, "native.jsonl")
+    t_start = time.monotonic()
+    with open(out + ".tmp", "w") as f:
+        f.write(json.dumps(meta) + "\n")
+        total = args.runs * len(wls) * len(allocs)
+        k = 0
+        for r in range(args.runs):
+            jobs = [(w, a) for w in wls for a in allocs]
+            random.Random(1000 + r).shuffle(jobs)
+            for (wname, prog, thr), (aname, apath) in jobs:
+                k += 1
+                cmd = [os.path.join(args.build, prog), "-t", str(thr), "-s", str(args.scale)]
+                env = {"LD_PRELOAD": apath} if apath else None
+                res = run_prog(cmd, env, timeout=args.timeout, env_del=("LD_PRELOAD",))
+                rec = {"kind": "run", "workload": wname, "alloc": aname, "run": r,
+                       "rc": res["rc"], "wall_s": round(res["wall_s"], 4)}
+                rr = find_tagged(res["out"], "RESULT")
+                if res["rc"] == 0 and rr:
+                    rec.update({"time_s": rr[0]["time_s"], "maxrss_kb": rr[0]["maxrss_kb"],
+                                "check": rr[0]["check"]})
+                    msg = "%.3f s  %6.1f MiB" % (rec["time_s"], rec["maxrss_kb"] / 1024)
+                else:
+                    rec["error"] = ("timeout" if res["timed_out"] else
+                                    "rc=%s %s" % (res["rc"], res["err"].strip()[-200:]))
+                    msg = "FAILED " + rec["error"]
+                f.write(json.dumps(rec) + "\n")
+                f.flush()
+                log("[%3d/%d] run %d  %-12s %-9s %s" % (k, total, r + 1, wname, aname, msg))
+        f.write(json.dumps({"kind": "end", "elapsed_s": round(time.monotonic() - t_start, 1)}) + "\n")
+    os.replace(out + ".tmp", out)
+    log("bench: native results in %s (%.0f s)" % (out, time.monotonic() - t_start))
+
+
+# ---------------------------------------------------------------- VM, host side
+
+def cmd_vm(args):
+    os.makedirs(args.results, exist_ok=True)
+    lib, libinfo = snapshot_libmymem(args.build, args.userlib)
+    if not lib:
+        log("bench: libmymem rows will be missing in the VM: " + libinfo["missing"])
+    vmrun = os.path.join(TOP, "qemu", "vm-run")
+    guest = ["python3", os.path.join(HERE, "bench.py"), "--build", args.build,
+             "guest", "--runs", str(args.runs), "--scale", str(args.scale),
+             "--parts", args.parts]
+    if lib:
+        guest += ["--lib", lib]
+    if args.only:
+        guest += ["--only", args.only]
+    cmd = [vmrun, "--kernel", args.kver, "--mem", str(args.mem), "--timeout",
+           str(args.vm_timeout)] + [x for p in args.param for x in ("--param", p)] + \
+        ["--"] + guest
+    log("bench: " + " ".join(cmd))
+    meta = host_meta()
+    meta.update({"kind": "meta", "side": "host", "runs": args.runs, "scale": args.scale,
+                 "kver": args.kver, "vm_mem_mb": args.mem, "libmymem": libinfo,
+                 "cmd": " ".join(cmd)})
+    t0 = time.monotonic()
+    raw = os.path.join(args.results, "vm-raw.txt")
+    recs = [meta]
+    with open(raw + ".tmp", "w") as rf:
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True, errors="replace")
+        for line in p.stdout:
+            line = line.rstrip("\r\n")
+            rf.write(line + "\n")
+            rf.flush()
+            if line.startswith("BENCHJSON "):
+                try:
+                    recs.append(json.loads(line[len("BENCHJSON "):]))
+                except ValueError:
+                    log("bench: bad line: " + line)
+                    continue
+                if recs[-1].get("kind") == "progress":
+                    log("vm: " + recs[-1]["msg"])
+            else:
+                log("vm| " + line)
+        rc = p.wait()
+    os.replace(raw + ".tmp", raw)
+    recs.append({"kind": "end", "vm_run_rc": rc, "elapsed_s": round(time.monotonic() - t0, 1)})
+    with open(os.path.join(args.results, "vm.jsonl"), "w") as f:
+        for r in recs:
+            f.write(json.dumps(r) + "\n")
+    log("bench: vm-run exit status %d, %.0f s; results in %s/vm.jsonl" %
+        (rc, time.monotonic() - t0, args.results))
+    if rc != 0:
+        log("bench: note: vm-run reported a failure (status %d); see %s" % (rc, raw))
+
+
+# ---------------------------------------------------------------- VM, guest side
+
+def emit(rec):
+    print("BENCHJSON " + json.dumps(rec), flush=True)
+
+
+def progress(msg):
+    emit({"kind": "progress", "msg": msg})
+
+
+def read_sys(path):
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def cmd_guest(args):
+    if not os.environ.get("MYMEM_VM"):
+        log("bench: guest mode is meant to run in the VM (qemu/vm-run)")
+    parts = args.parts.split(",")
+    params = {}
+    pdir = "/sys/module/mymem/parameters"
+    if os.path.isdir(pdir):
+        for n in sorted(os.listdir(pdir)):
+            params[n] = read_sys(os.path.join(pdir, n))
+    emit({"kind": "meta", "side": "guest", "kernel": platform.release(),
+          "ncpu": os.cpu_count(), "dev": os.path.exists("/dev/mymem"),
+          "module_params": params, "lib": args.lib})
+    b = args.build
+    lib = args.lib
+    t_all = time.monotonic()
+
+    if "pages" in parts:
+        for r in range(args.runs):
+            t0 = time.monotonic()
+            res = run_prog([os.path.join(b, "pagesupply"), "-m", "256", "-b", str(args.pages_budget)],
+                           timeout=600)
+            for d in find_tagged(res["out"], "PAGES"):
+                d.update({"kind": "pages", "run": r})
+                emit(d)
+            if res["rc"] != 0:
+                emit({"kind": "error", "part": "pages", "run": r, "rc": res["rc"], "err": res["err"]})
+            progress("pages run %d/%d: %.1f s" % (r + 1, args.runs, time.monotonic() - t0))
+
+    if "fork" in parts:
+        kinds = [("glibc", "malloc", None), ("device-raw", "device", None),
+                 ("anon-raw", "anon", None)]
+        if lib:
+            kinds.insert(1, ("libmymem", "malloc", lib))
+        for r in range(args.runs):
+            t0 = time.monotonic()
+            jobs = [(m, k) for m in FORK_SIZES for k in kinds]
+            random.Random(2000 + r).shuffle(jobs)
+            for mib, (name, kind, pre) in jobs:
+                res = run_prog([os.path.join(b, "forkcost"), "-m", str(mib), "-n",
+                                str(FORK_ITERS[mib]), "-k", kind],
+                               {"LD_PRELOAD": pre} if pre else None, timeout=300,
+                               env_del=("LD_PRELOAD",))
+                got = find_tagged(res["out"], "FORK")
+                if res["rc"] == 0 and got:
+                    d = got[0]
+                    d.update({"kind": "fork", "alloc": name, "mode": kind, "run": r})
+                    emit(d)
+                else:
+                    emit({"kind": "error", "part": "fork", "alloc": name, "mib": mib,
+                          "run": r, "rc": res["rc"], "err": res["err"][-300:]})
+            progress("fork run %d/%d: %.1f s" % (r + 1, args.runs, time.monotonic() - t0))
+
+    if "workloads" in parts:
+        allocs = [("glibc", None)]
+        if lib:
+            allocs += [("libmymem", {"LD_PRELOAD": lib}),
+                       ("libmymem-fallback", {"LD_PRELOAD": lib, "MYMEM_DEVICE": "none"})]
+        wls = select_workloads(args.only)
+        for r in range(args.runs):
+            t0 = time.monotonic()
+            jobs = [(w, a) for w in wls for a in allocs]
+            random.Random(3000 + r).shuffle(jobs)
+            for (wname, prog, thr), (aname, env) in jobs:
+                res = run_prog([os.path.join(b, prog), "-t", str(thr), "-s", str(args.scale)],
+                               env, timeout=300, env_del=("LD_PRELOAD", "MYMEM_DEVICE"))
+                rec = {"kind": "run", "workload": wname, "alloc": aname, "run": r,
+                       "rc": res["rc"]}
+                got = find_tagged(res["out"], "RESULT")
+                if res["rc"] == 0 and got:
+                    d = got[0]
+                    rec.update({"time_s": d["time_s"], "maxrss_kb": d["maxrss_kb"],
+                                "dev_peak_pages": d["dev_peak_pages"],
+                                "dev_mmaps": d["dev_mmaps"], "check": d["check"]})
+                else:
+                    rec["error"] = ("timeout" if res["timed_out"] else
+                                    "rc=%s %s" % (res["rc"], res["err"].strip()[-200:]))
+                emit(rec)
+            progress("workloads run %d/%d: %.1f s" % (r + 1, args.runs, time.monotonic() - t0))
+
+    if "real" in parts:
+        progs = [("bash-forky", ["bash", os.path.join(HERE, "real", "forky.sh"), str(REAL_BASH_N)]),
+                 ("python3-dicts", ["python3", os.path.join(HERE, "real", "pywork.py"), str(REAL_PY_N)])]
+        allocs = [("glibc", None)] + ([("libmymem", {"LD_PRELOAD": lib})] if lib else [])
+        for r in range(args.runs):
+            t0 = time.monotonic()
+            jobs = [(p, a) for p in progs for a in allocs]
+            random.Random(4000 + r).shuffle(jobs)
+            for (pname, cmd), (aname, env) in jobs:
+                res = run_prog([os.path.join(b, "runmax")] + cmd, env, timeout=300,
+                               env_del=("LD_PRELOAD",))
+                rm = find_tagged(res["err"], "RUNMAX")
+                rec = {"kind": "real", "prog": pname, "alloc": aname, "run": r,
+                       "rc": res["rc"], "out": res["out"].strip()[-80:]}
+                if rm:
+                    rec.update({"wall_s": rm[-1]["wall_s"], "maxrss_kb": rm[-1]["maxrss_kb"]})
+                if res["rc"] != 0 or not rm:
+                    rec["rc"] = res["rc"] or -1
+                    rec["error"] = "rc=%s %s" % (res["rc"], res["err"].strip()[-200:])
+                emit(rec)
+            progress("real programs run %d/%d: %.1f s" % (r + 1, args.runs, time.monotonic() - t0))
+
+    progress("guest total %.1f s" % (time.monotonic() - t_all))
+
+
+# ---------------------------------------------------------------- report
+
+def load_jsonl(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def fmt(x, spec="%.3f", none="–"):
+    return none if x is None else spec % x
+
+
+def verdict(ok):
+    return "**met**" if ok else "**MISSED**"
+
+
+class Cells:
+    """Per (workload, alloc): lists of times, rss, per run."""
+
+    def __init__(self, recs, key="workload"):
+        self.t = {}
+        self.rss = {}
+        self.devpk = {}
+        self.fail = {}
+        self.byrun = {}
+        for r in recs:
+            if r.get("kind") != "run":
+                continue
+            k = (r[key], r["alloc"])
+            if "time_s" in r:
+                self.t.setdefault(k, []).append(r["time_s"])
+                self.rss.setdefault(k, []).append(r["maxrss_kb"] / 1024)
+                self.byrun[(k, r["run"])] = r["time_s"]
+                if r.get("dev_peak_pages", -1) >= 0:
+                    self.devpk.setdefault(k, []).append(r["dev_peak_pages"] * 4096 / 2**20)
+            else:
+                self.fail.setdefault(k, []).append(r.get("error", "?"))
+
+    def med(self, w, a):
+        return median(self.t.get((w, a), []))
+
+    def rssmed(self, w, a):
+        return median(self.rss.get((w, a), []))
+
+    def paired(self, w, a, base):
+        """min/max over runs of time(a)/time(base) in the same run."""
+        xs = []
+        for (k, r), v in self.byrun.items():
+            if k == (w, a) and ((w, base), r) in self.byrun:
+                xs.append(v / self.byrun[((w, base), r)])
+        return (min(xs), max(xs)) if xs else (None, None)
+
+
+def workload_table(cells, wls, allocs, base="glibc", dev=False, worst=None):
+    hdr = ["workload", "allocator", "median time (s)", "spread min–max (s)", "±%",
+           "peak RSS (MiB)"]
+    if dev:
+        hdr.append("device peak (MiB)")
+    hdr += ["time / %s" % base, "paired ratio min–max", "RSS / %s" % base, "note"]
+    lines = ["| " + " | ".join(hdr) + " |", "|" + "---|" * len(hdr)]
+    for w in wls:
+        bt, brss = cells.med(w, base), cells.rssmed(w, base)
+        for a in allocs:
+            ts = cells.t.get((w, a), [])
+            note = ""
+            if not ts:
+                errs = cells.fail.get((w, a))
+                note = ("FAILED: " + errs[0][:60]) if errs else "missing"
+                row = [w, a, "–", "–", "–", "–"] + (["–"] if dev else []) + ["–", "–", "–", note]
+                lines.append("| " + " | ".join(row) + " |")
+                continue
+            if cells.fail.get((w, a)):
+                note = "%d run(s) failed; " % len(cells.fail[(w, a)])
+            m, lo, hi = median(ts), min(ts), max(ts)
+            rss = cells.rssmed(w, a)
+            tr = m / bt if bt and a != base else None
+            rr = rss / brss if brss and a != base else None
+            plo, phi = cells.paired(w, a, base) if a != base else (None, None)
+            if worst and a == "libmymem" and tr is not None and tr > worst:
+                note += "MISSED: > %.2fx %s" % (worst, base)
+            row = [w, a, "%.3f" % m, "%.3f–%.3f" % (lo, hi), "%.0f" % (100 * (hi - lo) / 2 / m),
+                   "%.1f" % rss]
+            if dev:
+                dp = median(cells.devpk.get((w, a), []))
+                row.append(fmt(dp, "%.1f") if dp else "–")
+            row += [fmt(tr, "%.2f"), ("%.2f–%.2f" % (plo, phi)) if plo else "–",
+                    fmt(rr, "%.2f"), note]
+            lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
+def geo_ratio(cells, wls, a, base, what="t"):
+    xs, missing = [], []
+    for w in wls:
+        if what == "t":
+            x, y = cells.med(w, a), cells.med(w, base)
+        else:
+            x, y = cells.rssmed(w, a), cells.rssmed(w, base)
+        if x and y:
+            xs.append(x / y)
+        else:
+            missing.append(w)
+    return geomean(xs), missing
+
+
+def gnuplot(script):
+    try:
+        r = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True, timeout=60)
+        if r.returncode != 0:
+            log("bench: gnuplot failed: " + r.stderr[-500:])
+            return False
+        return True
+    except OSError as e:
+        log("bench: gnuplot not available (%s); make deps" % e)
+        return False
+
+
+def bar_chart(path, title, ylabel, rows, cols, data, hline=None, logscale=False):
+    """rows: x labels, cols: series; data[(row, col)] -> value or None."""
+    with tempfile.NamedTemporaryFile("w", suffix=".dat", delete=False) as f:
+        f.write("label " + " ".join('"%s"' % c for c in cols) + "\n")
+        for r in rows:
+            f.write('"%s" ' % r + " ".join(
+                ("%.4f" % data[(r, c)]) if data.get((r, c)) else "NaN" for c in cols) + "\n")
+        dat = f.name
+    plots = ", ".join("'%s' using %d:xtic(1) title columnhead" % (dat, i + 2)
+                      for i in range(len(cols)))
+    if hline:
+        plots += ", %g with lines lw 2 dt 2 lc rgb 'black' title '%s'" % hline
+    script = """
+set terminal pngcairo size 1400,620 font 'DejaVu Sans,11'
+set output '%s'
+set title '%s'
+set ylabel '%s'
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set grid ytics
+set key outside right top
+set xtics rotate by -30
+set yrange [0:*]
+%s
+plot %s
+""" % (path, title, ylabel, "set logscale y\nset yrange [*:*]" if logscale else "", plots)
+    ok = gnuplot(script)
+    os.unlink(dat)
+    return ok
+
+
+def cmd_report(args):
+    res = args.results
+    nat = load_jsonl(os.path.join(res, "native.jsonl"))
+    vm = load_jsonl(os.path.join(res, "vm.jsonl"))
+    md = ["# mymem allocator benchmarks", ""]
+    md.append("Generated by `make bench` (bench/bench.py report) from `native.jsonl` and "
+              "`vm.jsonl` in this directory.  Times are medians over the runs; the spread "
+              "is min–max (±% = half the range over the median); every ratio is "
+              "median / median against the baseline measured in the same run (same host, "
+              "or same VM boot); \"paired ratio\" is the range of the per-run ratios.")
+    md.append("")
+    targets = []
+
+    # ---- native
+    nmeta = next((r for r in nat if r.get("kind") == "meta"), None)
+    nend = next((r for r in nat if r.get("kind") == "end"), None)
+    if nmeta:
+        wls = nmeta["workloads"]
+        allocs = [a for a in NATIVE_ORDER if a in nmeta["allocators"]]
+        if "libmymem" not in allocs:
+            allocs.append("libmymem")
+        cells = Cells(nat)
+        li = nmeta.get("libmymem", {})
+        md += ["## Native (host)", "",
+               "- machine: %s, %s CPUs, %s GiB, %s, kernel %s" % (
+                   nmeta["cpu"], nmeta["ncpu"], nmeta["mem_gib"], nmeta["os"], nmeta["host_kernel"]),
+               "- date %s, git %s, %d runs per cell, op-count scale %s, order shuffled per run%s" % (
+                   nmeta["date"], nmeta["git_head"], nmeta["runs"], nmeta["scale"],
+                   ", %.0f s" % nend["elapsed_s"] if nend else ""),
+               "- libmymem: %s" % (("MISSING: " + li["missing"]) if li.get("missing") else
+                                   "%s sha256 %s (userlib: %s%s), page source: %s" % (
+                                       li.get("source"), li.get("sha256"), li.get("userlib_git") or "uncommitted",
+                                       ", working tree modified" if li.get("userlib_dirty") else "",
+                                       nmeta.get("libmymem_source"))),
+               "- baselines by LD_PRELOAD: jemalloc (libjemalloc2), mimalloc (libmimalloc2.0), "
+               "tcmalloc (libtcmalloc-minimal4); glibc is the plain binary",
+               "- peak RSS: VmHWM (/proc/self/status) at the end of the workload process", ""]
+        md += workload_table(cells, wls, allocs, worst=T_WORST)
+        md += ["", "Geometric means over the workloads (time and peak RSS against glibc):", "",
+               "| allocator | time / glibc | peak RSS / glibc | workloads |", "|---|---|---|---|"]
+        for a in allocs:
+            if a == "glibc":
+                continue
+            gt, miss = geo_ratio(cells, wls, a, "glibc")
+            gr, _ = geo_ratio(cells, wls, a, "glibc", "rss")
+            md.append("| %s | %s | %s | %d%s |" % (a, fmt(gt, "%.3f"), fmt(gr, "%.3f"),
+                                                 len(wls) - len(miss),
+                                                 (" (missing: %s)" % ", ".join(miss)) if miss else ""))
+        md.append("")
+        gt, miss = geo_ratio(cells, wls, "libmymem", "glibc")
+        gm, missm = geo_ratio(cells, wls, "libmymem", "mimalloc")
+        gr, missr = geo_ratio(cells, wls, "libmymem", "glibc", "rss")
+        incomplete = lambda m: (" (incomplete: %d workloads without data)" % len(m)) if m else ""
+        if gt is None:
+            targets.append("- native time(libmymem)/time(glibc) geomean <= %.1f: **MISSED** (no libmymem data)" % T_GLIBC_GEO)
+        else:
+            targets.append("- native time(libmymem)/time(glibc) geomean <= %.1f: %s — %.3f%s" % (
+                T_GLIBC_GEO, verdict(gt <= T_GLIBC_GEO and not miss), gt, incomplete(miss)))
+        if gm is None:
+            targets.append("- native time(libmymem)/time(mimalloc) geomean <= %.1f: **MISSED** (no data)" % T_MIMALLOC_GEO)
+        else:
+            targets.append("- native time(libmymem)/time(mimalloc) geomean <= %.1f: %s — %.3f%s" % (
+                T_MIMALLOC_GEO, verdict(gm <= T_MIMALLOC_GEO and not missm), gm, incomplete(missm)))
+        worst = []
+        for w in wls:
+            x, y = cells.med(w, "libmymem"), cells.med(w, "glibc")
+            if x and y:
+                worst.append((x / y, w))
+        if worst:
+            bad = sorted([(r, w) for r, w in worst if r > T_WORST], reverse=True)
+            targets.append("- native: no workload slower than glibc by more than 10%%: %s — worst %s %.2fx%s" % (
+                verdict(not bad and not miss), max(worst)[1], max(worst)[0],
+                ("; over 1.10x: " + ", ".join("%s %.2fx" % (w, r) for r, w in bad)) if bad else ""))
+        else:
+            targets.append("- native: no workload slower than glibc by more than 10%: **MISSED** (no data)")
+        if gr is None:
+            targets.append("- native peak RSS(libmymem)/peak RSS(glibc) geomean <= 1.0: **MISSED** (no data)")
+        else:
+            targets.append("- native peak RSS(libmymem)/peak RSS(glibc) geomean <= %.1f: %s — %.3f%s" % (
+                T_RSS_GEO, verdict(gr <= T_RSS_GEO and not missr), gr, incomplete(missr)))
+
+        # charts
+        data_t, data_r = {}, {}
+        for w in wls:
+            for a in allocs:
+                if a == "glibc":
+                    continue
+                x, y = cells.med(w, a), cells.med(w, "glibc")
+                data_t[(w, a)] = x / y if x and y else None
+                x, y = cells.rssmed(w, a), cells.rssmed(w, "glibc")
+                data_r[(w, a)] = x / y if x and y else None
+        series = [a for a in allocs if a != "glibc"]
+        geo_label = "geomean"
+        for a in series:
+            data_t[(geo_label, a)] = geo_ratio(cells, wls, a, "glibc")[0]
+            data_r[(geo_label, a)] = geo_ratio(cells, wls, a, "glibc", "rss")[0]
+        if bar_chart(os.path.join(res, "native-time.png"),
+                     "Native: median time relative to glibc (lower is better; dashed: glibc)",
+                     "time / time(glibc)", wls + [geo_label], series, data_t, hline=(1.0, "glibc")):
+            md += ["![native time ratios](native-time.png)", ""]
+        if bar_chart(os.path.join(res, "native-memory.png"),
+                     "Native: peak RSS relative to glibc (lower is better; dashed: glibc)",
+                     "peak RSS / peak RSS(glibc)", wls + [geo_label], series, data_r, hline=(1.0, "glibc")):
+            md += ["![native peak RSS ratios](native-memory.png)", ""]
+    else:
+        md += ["## Native (host)", "", "No native results (run `make -C bench native`).", ""]
+        targets.append("- native targets: **MISSED** (not measured)")
+
+    # ---- VM
+    hmeta = next((r for r in vm if r.get("kind") == "meta" and r.get("side") == "host"), None)
+    gmeta = next((r for r in vm if r.get("kind") == "meta" and r.get("side") == "guest"), None)
+    vend = next((r for r in vm if r.get("kind") == "end"), None)
+    md += ["## In the VM (QEMU TCG, same boot for every baseline)", ""]
+    if not (hmeta and gmeta):
+        md += ["No VM results (run `make -C bench vm`).", ""]
+        targets.append("- VM targets: **MISSED** (not measured)")
+    else:
+        li = hmeta.get("libmymem", {})
+        md += ["- guest kernel %s, %s vCPUs, %s MiB, module parameters %s; host %s" % (
+                   gmeta["kernel"], gmeta["ncpu"], hmeta["vm_mem_mb"],
+                   ", ".join("%s=%s" % kv for kv in gmeta.get("module_params", {}).items()) or "?",
+                   hmeta["cpu"]),
+               "- date %s, git %s, %d runs, workload op-count scale %s, vm-run exit status %s%s" % (
+                   hmeta["date"], hmeta["git_head"], hmeta["runs"], hmeta["scale"],
+                   vend.get("vm_run_rc") if vend else "?",
+                   ", %.0f s with boot" % vend["elapsed_s"] if vend else ""),
+               "- libmymem: %s" % (("MISSING: " + li["missing"]) if li.get("missing") else
+                                   "sha256 %s (userlib: %s%s)" % (
+                                       li.get("sha256"), li.get("userlib_git") or "uncommitted",
+                                       ", working tree modified" if li.get("userlib_dirty") else "")),
+               "- TCG emulates every instruction: absolute figures are 5–20x the host's; only "
+               "the ratios mean something.", ""]
+        errs = [r for r in vm if r.get("kind") == "error"]
+        if errs:
+            md += ["Errors in the VM:", ""] + ["- %s" % json.dumps(e)[:300] for e in errs[:10]] + [""]
+
+        # page supply
+        pg = [r for r in vm if r.get("kind") == "pages"]
+        md += ["### Kernel page supply: map + touch + unmap", ""]
+        if pg:
+            sizes = sorted({r["mib"] for r in pg})
+            pps = {}
+            for r in pg:
+                pps.setdefault((r["source"], r["mib"]), []).append(r["pages_per_s"])
+            byrun = {(r["source"], r["mib"], r["run"]): r["pages_per_s"] for r in pg}
+            md += ["Pages per second (median over %d runs; each run maps each size "
+                   "max(1, %s/N) times per source, the sources interleaved).  "
+                   "populate = `MAP_ANONYMOUS|MAP_POPULATE`." % (hmeta["runs"], "budget"), "",
+                   "| N MiB | dev pages/s | anon pages/s | populate pages/s | dev/anon | paired min–max | dev/populate | note |",
+                   "|---|---|---|---|---|---|---|---|"]
+            ratios = []
+            chart = {}
+            for n in sizes:
+                d, a, p = (median(pps.get((s, n), [])) for s in ("dev", "anon", "populate"))
+                pr = [byrun[("dev", n, r)] / byrun[("anon", n, r)] for r in range(hmeta["runs"])
+                      if ("dev", n, r) in byrun and ("anon", n, r) in byrun]
+                ra = d / a if d and a else None
+                rp = d / p if d and p else None
+                if ra:
+                    ratios.append((ra, n))
+                chart[("%d" % n, "dev/anon")] = ra
+                chart[("%d" % n, "dev/populate")] = rp
+                md.append("| %d | %s | %s | %s | %s | %s | %s | %s |" % (
+                    n, fmt(d, "%.0f"), fmt(a, "%.0f"), fmt(p, "%.0f"), fmt(ra, "%.2f"),
+                    ("%.2f–%.2f" % (min(pr), max(pr))) if pr else "–", fmt(rp, "%.2f"),
+                    "MISSED: < 1.0" if ra is not None and ra < T_PAGES else ""))
+            md.append("")
+            if ratios:
+                g = geomean([r for r, _ in ratios])
+                lo = min(ratios)
+                targets.append("- page supply: /dev/mymem >= MAP_ANONYMOUS pages/s (ratio >= 1.0) at every size: %s — "
+                               "geomean %.2f, lowest %.2f at %d MiB%s" % (
+                                   verdict(lo[0] >= T_PAGES), g, lo[0], lo[1],
+                                   ("; below 1.0 at " + ", ".join("%d MiB (%.2f)" % (n, r) for r, n in sorted(ratios, key=lambda x: x[1]) if r < T_PAGES)) if lo[0] < T_PAGES else ""))
+                if bar_chart(os.path.join(res, "vm-pages.png"),
+                             "VM: /dev/mymem map+touch+unmap pages/s relative to MAP_ANONYMOUS and MAP_POPULATE",
+                             "ratio (higher is better)", ["%d" % n for n in sizes],
+                             ["dev/anon", "dev/populate"], chart, hline=(1.0, "parity")):
+                    md += ["![page supply](vm-pages.png)", ""]
+            else:
+                targets.append("- page supply: **MISSED** (no /dev/mymem figures)")
+        else:
+            md += ["Not measured.", ""]
+            targets.append("- page supply: **MISSED** (not measured)")
+
+        # fork cost
+        fk = [r for r in vm if r.get("kind") == "fork"]
+        md += ["### fork() + _exit() + wait() with N MiB of heap resident", ""]
+        if fk:
+            us = {}
+            for r in fk:
+                us.setdefault((r["alloc"], r["mib"]), []).append(r["per_fork_us"])
+            names = ["glibc", "libmymem", "device-raw", "anon-raw"]
+            md += ["Microseconds per fork (median over runs of the mean over %s forks).  "
+                   "glibc/libmymem: the heap is malloc()ed in 32 KiB blocks and every page "
+                   "written; device-raw/anon-raw: one mmap of /dev/mymem or anonymous memory, "
+                   "no allocator (the kernel's share)." % "/".join(
+                       "%d" % FORK_ITERS[m] for m in FORK_SIZES), "",
+                   "| N MiB | glibc µs | libmymem µs | device-raw µs | anon-raw µs | libmymem/glibc | device-raw/anon-raw | note |",
+                   "|---|---|---|---|---|---|---|---|"]
+            worst = []
+            for n in sorted({r["mib"] for r in fk}):
+                g, l, d, a = (median(us.get((x, n), [])) for x in names)
+                rl = l / g if l and g else None
+                rd = d / a if d and a else None
+                worst.append((rl, n))
+                md.append("| %d | %s | %s | %s | %s | %s | %s | %s |" % (
+                    n, fmt(g, "%.0f"), fmt(l, "%.0f"), fmt(d, "%.0f"), fmt(a, "%.0f"),
+                    fmt(rl, "%.2f"), fmt(rd, "%.2f"),
+                    "MISSED: > 2x" if rl and rl > T_FORK else ("libmymem missing" if rl is None else "")))
+            md.append("")
+            have = [(r, n) for r, n in worst if r is not None]
+            if len(have) == len(worst) and have:
+                hi = max(have)
+                targets.append("- fork cost: libmymem within %.0fx of glibc at 1, 16, 256 MiB: %s — %s" % (
+                    T_FORK, verdict(hi[0] <= T_FORK),
+                    ", ".join("%d MiB %.2fx" % (n, r) for r, n in sorted(have, key=lambda x: x[1]))))
+            else:
+                targets.append("- fork cost: **MISSED** (libmymem not measured at every size)")
+        else:
+            md += ["Not measured.", ""]
+            targets.append("- fork cost: **MISSED** (not measured)")
+
+        # VM workloads
+        vcells = Cells(vm)
+        vw = [w for w, _, _ in WORKLOADS if any(k[0] == w for k in list(vcells.t) + list(vcells.fail))]
+        md += ["### Workloads: libmymem on /dev/mymem vs glibc", ""]
+        if vw:
+            md += ["Op-count scale %s.  libmymem-fallback is the same library with "
+                   "`MYMEM_DEVICE=none` (anonymous mmap) in the same VM, for reference.  "
+                   "Peak RSS includes the device pages (RssFile); \"device peak\" is the "
+                   "module's per-process peak_resident_pages." % hmeta["scale"], ""]
+            va = ["glibc", "libmymem", "libmymem-fallback"]
+            md += workload_table(vcells, vw, va, dev=True)
+            md.append("")
+            gt, miss = geo_ratio(vcells, vw, "libmymem", "glibc")
+            gf, _ = geo_ratio(vcells, vw, "libmymem-fallback", "glibc")
+            grs, _ = geo_ratio(vcells, vw, "libmymem", "glibc", "rss")
+            md += ["Geometric means: time libmymem/glibc %s, libmymem-fallback/glibc %s; "
+                   "peak RSS libmymem/glibc %s." % (fmt(gt, "%.3f"), fmt(gf, "%.3f"), fmt(grs, "%.3f")), ""]
+            used = [r.get("dev_mmaps", -1) for r in vm if r.get("kind") == "run" and r["alloc"] == "libmymem" and "time_s" in r]
+            if used and min(used) <= 0:
+                md += ["Note: %d libmymem run(s) made no mmap of /dev/mymem." % sum(1 for u in used if u <= 0), ""]
+            if gt is None:
+                targets.append("- VM time(libmymem on device)/time(glibc) geomean <= 1.0: **MISSED** (no data)")
+            else:
+                targets.append("- VM time(libmymem on device)/time(glibc) geomean <= %.1f: %s — %.3f%s" % (
+                    T_VM_GEO, verdict(gt <= T_VM_GEO and not miss), gt,
+                    (" (incomplete: %s)" % ", ".join(miss)) if miss else ""))
+            chart = {}
+            for w in vw:
+                for a in va[1:]:
+                    x, y = vcells.med(w, a), vcells.med(w, "glibc")
+                    chart[(w, a)] = x / y if x and y else None
+            chart[("geomean", "libmymem")] = gt
+            chart[("geomean", "libmymem-fallback")] = gf
+            if bar_chart(os.path.join(res, "vm-workloads.png"),
+                         "VM: median time relative to glibc in the same VM (lower is better)",
+                         "time / time(glibc)", vw + ["geomean"], va[1:], chart, hline=(1.0, "glibc")):
+                md += ["![VM workload ratios](vm-workloads.png)", ""]
+        else:
+            md += ["Not measured.", ""]
+            targets.append("- VM workloads: **MISSED** (not measured)")
+
+        # real programs
+        rp = [r for r in vm if r.get("kind") == "real"]
+        md += ["### Real programs under LD_PRELOAD=libmymem.so", ""]
+        if rp:
+            md += ["Wall time and peak RSS (ru_maxrss of the process tree, by bench/workloads/runmax.c) of the whole run (start-up included): `bash bench/real/forky.sh %d` "
+                   "(command substitutions, pipes, external commands: every child inherits "
+                   "LD_PRELOAD) and `python3 bench/real/pywork.py %d` (dicts, lists, strings, json)." % (
+                       REAL_BASH_N, REAL_PY_N), "",
+                   "| program | allocator | median wall (s) | spread min–max (s) | peak RSS (MiB) | time / glibc | note |",
+                   "|---|---|---|---|---|---|---|"]
+            for prog in sorted({r["prog"] for r in rp}):
+                ok = {a: [r for r in rp if r["prog"] == prog and r["alloc"] == a and r["rc"] == 0]
+                      for a in ("glibc", "libmymem")}
+                g = median([r["wall_s"] for r in ok["glibc"]])
+                for a in ("glibc", "libmymem"):
+                    xs = [r["wall_s"] for r in ok[a]]
+                    fails = [r for r in rp if r["prog"] == prog and r["alloc"] == a and r["rc"] != 0]
+                    if not xs:
+                        md.append("| %s | %s | – | – | – | – | %s |" % (
+                            prog, a, ("FAILED: " + fails[0].get("error", "")[:60]) if fails else "missing"))
+                        if a == "libmymem":
+                            targets.append("- real program %s: libmymem <= %.1fx glibc: **MISSED** (%s)" % (
+                                prog, T_REAL, "failed" if fails else "not measured"))
+                        continue
+                    m = median(xs)
+                    rss = median([r["maxrss_kb"] / 1024 for r in ok[a]])
+                    ratio = m / g if g and a != "glibc" else None
+                    md.append("| %s | %s | %.3f | %.3f–%.3f | %.1f | %s | %s |" % (
+                        prog, a, m, min(xs), max(xs), rss, fmt(ratio, "%.2f"),
+                        ("%d run(s) failed" % len(fails)) if fails else ""))
+                    if a == "libmymem" and ratio is not None:
+                        targets.append("- real program %s: libmymem <= %.1fx glibc: %s — %.2fx" % (
+                            prog, T_REAL, verdict(ratio <= T_REAL and not fails), ratio))
+            md.append("")
+        else:
+            md += ["Not measured.", ""]
+            targets.append("- real programs: **MISSED** (not measured)")
+
+    md = md[:2] + ["## Targets", ""] + targets + [""] + md[2:]
+    text = "\n".join(md) + "\n"
+    with open(os.path.join(res, "RESULTS.md"), "w") as f:
+        f.write(text)
+    print(text)
+    log("bench: wrote %s/RESULTS.md" % res)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default=os.path.join(TOP, "build", "bench"))
+    ap.add_argument("--results", default=os.path.join(HERE, "results"))
+    ap.add_argument("--userlib", default=os.path.join(TOP, "build", "userlib", "libmymem.so"))
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("native")
+    p.add_argument("--runs", type=int, default=7)
+    p.add_argument("--scale", type=float, default=1.0)
+    p.add_argument("--only", default="")
+    p.add_argument("--timeout", type=int, default=120)
+    p = sub.add_parser("vm")
+    p.add_argument("--kver", default="6.1")
+    p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--scale", type=float, default=0.05)
+    p.add_argument("--parts", default="pages,fork,workloads,real")
+    p.add_argument("--only", default="")
+    p.add_argument("--mem", type=int, default=3072)
+    p.add_argument("--vm-timeout", type=int, default=1800)
+    p.add_argument("--param", action="append", default=[])
+    p = sub.add_parser("guest")
+    p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--scale", type=float, default=0.05)
+    p.add_argument("--parts", default="pages,fork,workloads,real")
+    p.add_argument("--only", default="")
+    p.add_argument("--lib", default="")
+    p.add_argument("--pages-budget", type=int, default=64)
+    sub.add_parser("report")
+    args = ap.parse_args()
+    {"native": cmd_native, "vm": cmd_vm, "guest": cmd_guest, "report": cmd_report}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()
