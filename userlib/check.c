@@ -68,6 +68,48 @@ static int check_segment(struct arena *a, struct segment *s, struct tally *t)
 	return MYMEM_OK;
 }
 
+_Atomic bool mm_stats_rebase;
+
+/* Usable bytes of the blocks the program holds, as the heap sees them. */
+static size_t heap_user_bytes(void)
+{
+	size_t user = 0;
+
+	for (unsigned i = 0; i < mm_narenas; i++) {
+		struct arena *a = &mm_arenas[i];
+
+		mm_lock(&a->lock);
+		for (struct segment *s = a->segs; s; s = s->next) {
+			struct block *end = seg_sentinel(s);
+
+			for (struct block *b = seg_first(s); b != end; b = blk_next(b))
+				if (!(blk_head(b) & (B_FREE | B_CACHED)))
+					user += blk_size(b) - MM_HDR;
+		}
+		mm_unlock(&a->lock);
+	}
+	return user + atomic_load(&mm_huge_bytes);
+}
+
+/*
+ * In a child forked while other threads were allocating, a thread may have
+ * been between counting an operation and performing it; it never finishes
+ * here.  Recount once from the heap (those blocks stay in use: leaked, as
+ * POSIX fork leaves anything the vanished threads held).
+ */
+void mm_fork_rebase(void)
+{
+	struct counters c;
+	uint64_t hb, hn, counted, actual;
+
+	if (!atomic_exchange(&mm_stats_rebase, false))
+		return;
+	actual = heap_user_bytes();
+	tc_sum(&c, &hb, &hn);
+	counted = atomic_load(&c.alloc_bytes) - atomic_load(&c.free_bytes);
+	atomic_fetch_add(&mm_shared_ctr.free_bytes, counted - actual);
+}
+
 API int mymem_check(void)
 {
 	size_t user_bytes = 0;
@@ -76,6 +118,7 @@ API int mymem_check(void)
 
 	if (atomic_load(&mm_init_state) != 2)
 		return MYMEM_OK;
+	mm_fork_rebase();
 	for (unsigned i = 0; i < mm_narenas; i++) {
 		struct arena *a = &mm_arenas[i];
 		struct tally t = { 0 };

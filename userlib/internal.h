@@ -313,6 +313,9 @@ MM_HIDDEN void tc_atfork_child(void);
 
 /* Counters of operations made without a thread cache (shared, atomic). */
 extern MM_HIDDEN struct counters mm_shared_ctr;
+/* Set in a child forked from a threaded parent (see check.c). */
+extern MM_HIDDEN _Atomic bool mm_stats_rebase;
+MM_HIDDEN void mm_fork_rebase(void);
 MM_HIDDEN void mm_count_alloc(size_t usable);
 MM_HIDDEN void mm_count_free(size_t usable);
 

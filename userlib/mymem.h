@@ -38,6 +38,13 @@
 extern "C" {
 #endif
 
+/* Everything declared here is exported, also from a -fvisibility=hidden build. */
+#if defined(__GNUC__)
+#define MYMEM_API __attribute__((visibility("default")))
+#else
+#define MYMEM_API
+#endif
+
 /* Error codes of mymem_check() and friends; mymem_strerror() names them. */
 enum mymem_error {
 	MYMEM_OK = 0,
@@ -98,22 +105,22 @@ struct mymem_heap_stats {
 };
 
 /* Fill *st; 0 or MYMEM_E_INVALID. */
-int mymem_heap_stats(struct mymem_heap_stats *st);
+MYMEM_API int mymem_heap_stats(struct mymem_heap_stats *st);
 /* Print the statistics in a readable form; 0, or -1 on a write error. */
-int mymem_print_stats(FILE *f);
+MYMEM_API int mymem_print_stats(FILE *f);
 /* Every segment and block of the heap in address order. */
-int mymem_dump(FILE *f);
+MYMEM_API int mymem_dump(FILE *f);
 /* Walk the heap and check every invariant: 0 or an enum mymem_error. */
-int mymem_check(void);
-const char *mymem_strerror(int err);
+MYMEM_API int mymem_check(void);
+MYMEM_API const char *mymem_strerror(int err);
 
-int mymem_set_policy(int policy);	/* 0 or MYMEM_E_INVALID */
-int mymem_get_policy(void);
-const char *mymem_policy_name(int policy);
-const char *mymem_page_source_name(int source);
+MYMEM_API int mymem_set_policy(int policy);	/* 0 or MYMEM_E_INVALID */
+MYMEM_API int mymem_get_policy(void);
+MYMEM_API const char *mymem_policy_name(int policy);
+MYMEM_API const char *mymem_page_source_name(int source);
 
 /* Return free pages to the page source; returns the bytes given back. */
-size_t mymem_trim(void);
+MYMEM_API size_t mymem_trim(void);
 
 /*
  * Physical address behind p (a pointer into the heap), through the
@@ -121,7 +128,7 @@ size_t mymem_trim(void);
  * ENODEV (fallback page source), EPERM (no CAP_SYS_ADMIN), EINVAL (not a
  * heap address).
  */
-uint64_t mymem_virt_to_phys(const void *p);
+MYMEM_API uint64_t mymem_virt_to_phys(const void *p);
 
 #ifdef __cplusplus
 }

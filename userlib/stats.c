@@ -26,6 +26,7 @@ API int mymem_heap_stats(struct mymem_heap_stats *st)
 	st->page_size = ps_page_size();
 	if (atomic_load(&mm_init_state) != 2)
 		return MYMEM_OK;
+	mm_fork_rebase();
 	for (unsigned i = 0; i < mm_narenas; i++) {
 		struct arena *a = &mm_arenas[i];
 		size_t big;

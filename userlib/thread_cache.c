@@ -318,4 +318,10 @@ void tc_atfork_child(void)
 	 * describe blocks this process holds) but nobody will use them.
 	 */
 	mm_lock_reinit(&tc_lock);
+	/*
+	 * A thread caught between counting an operation and doing it left
+	 * the counters off by its block: recount from the heap when asked.
+	 */
+	if (tc_list && (tc_list->next || tc_list != t_tc))
+		atomic_store(&mm_stats_rebase, true);
 }

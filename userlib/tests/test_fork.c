@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_fork.c - fork() while other threads allocate: the child's heap is
+ * consistent (no lock left held, mymem_check() clean) and follows POSIX
+ * fork semantics (a snapshot: neither side sees the other's later writes).
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "kselftest_harness.h"
+#include "testutil.h"
+
+static atomic_int stop;
+
+static void *churn(void *arg)
+{
+	uint64_t r = (uintptr_t)arg + 1;
+	void *slot[64] = { 0 };
+
+	while (!atomic_load(&stop)) {
+		uint64_t x = rng_next(&r);
+		unsigned k = (unsigned)(x % 64);
+
+		free(slot[k]);
+		slot[k] = malloc((x >> 8) % ((x & 1) ? 300 : 20000));
+	}
+	for (int k = 0; k < 64; k++)
+		free(slot[k]);
+	return NULL;
+}
+
+FIXTURE(forking) { int unused; };
+FIXTURE_SETUP(forking) { self->unused = 0; }
+FIXTURE_TEARDOWN(forking) { (void)self; }
+
+TEST_F_TIMEOUT(forking, fork_while_threads_allocate, 120)
+{
+	pthread_t t[4];
+
+	atomic_store(&stop, 0);
+	for (long i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, churn, (void *)i));
+	for (int round = 0; round < 100; round++) {
+		int status;
+		pid_t pid = fork();
+
+		ASSERT_GE(pid, 0);
+		if (pid == 0) {
+			void *p[200];
+
+			alarm(20);	/* a deadlock ends in SIGALRM */
+			for (int i = 0; i < 200; i++)
+				p[i] = malloc((size_t)i * 41);
+			for (int i = 0; i < 200; i++)
+				free(p[i]);
+			{ int r = mymem_check(); if (r) fprintf(stderr, "child check: %s\n", mymem_strerror(r)); _exit(r == 0 ? 0 : 3); }
+		}
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		ASSERT_TRUE(WIFEXITED(status));
+		ASSERT_EQ(0, WEXITSTATUS(status));
+	}
+	atomic_store(&stop, 1);
+	for (int i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_join(t[i], NULL));
+	ASSERT_EQ(0, mymem_check());
+}
+
+TEST_F(forking, child_sees_snapshot)
+{
+	char *small = malloc(100), *big = malloc(3 << 20);
+	int pfd[2], status;
+	char c;
+
+	strcpy(small, "before");
+	strcpy(big, "before");
+	ASSERT_EQ(0, pipe(pfd));
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* wait until the parent has written, then look */
+		if (read(pfd[0], &c, 1) != 1)
+			_exit(2);
+		if (strcmp(small, "before") || strcmp(big, "before"))
+			_exit(1);
+		strcpy(small, "child");
+		free(big);		/* the child's own copy */
+		char *n = malloc(100);
+		_exit(n && mymem_check() == 0 ? 0 : 4);
+	}
+	strcpy(small, "parent");
+	strcpy(big, "parent");
+	ASSERT_EQ(1, write(pfd[1], "x", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	ASSERT_STREQ("parent", small);
+	ASSERT_STREQ("parent", big);
+	free(small);
+	free(big);
+	ASSERT_EQ(0, mymem_check());
+}
+
+TEST_HARNESS_MAIN
