@@ -265,6 +265,7 @@ int mymem_mmap(struct file *file, struct vm_area_struct *vma)
 	}
 	vma->vm_ops = &mymem_vm_ops;
 	vma->vm_private_data = region;
+	mymem_sync_rss(vma->vm_mm);
 	mymem_count(proc, mmap_calls, 1);
 	mymem_proc_put(proc);
 	return 0;
