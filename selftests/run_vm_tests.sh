@@ -50,6 +50,10 @@ kver=${MYMEM_KVER:-$(uname -r)}
 export MYMEM_KO=${MYMEM_KO:-$top/build/kmod/$kver/mymem.ko}
 # A development aid of the tests (dry runs against /dev/zero); never here.
 unset MYMEM_TEST_DEVICE
+# Programs linked with libmymem must run on the device, never the fallback;
+# they find their helper programs (mymem_heap_target) beside them.
+export MYMEM_REQUIRE_DEVICE=1
+export MYMEM_SELFTESTS_DIR=$bindir
 
 params=/sys/module/mymem/parameters
 saved_max_pages=$(cat $params/max_pages 2>/dev/null)
