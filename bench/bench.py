@@ -71,9 +71,9 @@ T_REAL = 1.1            # real programs, libmymem over glibc
 T_FORK = 2.0            # fork cost, libmymem over glibc, every size
 
 FORK_SIZES = [1, 16, 256]
-FORK_ITERS = {1: 40, 16: 20, 256: 5}
-REAL_BASH_N = 40
-REAL_PY_N = 8
+FORK_ITERS = {1: 100, 16: 40, 256: 8}
+REAL_BASH_N = 12
+REAL_PY_N = 12
 
 
 def log(msg):
@@ -266,7 +266,7 @@ def cmd_native(args):
                 rr = find_tagged(res["out"], "RESULT")
                 if res["rc"] == 0 and rr:
                     rec.update({"time_s": rr[0]["time_s"], "maxrss_kb": rr[0]["maxrss_kb"],
-                                "check": rr[0]["check"]})
+                                "check": rr[0]["check"], "cpu_s": rr[0].get("cpu_s")})
                     msg = "%.3f s  %6.1f MiB" % (rec["time_s"], rec["maxrss_kb"] / 1024)
                 else:
                     rec["error"] = ("timeout" if res["timed_out"] else
@@ -295,6 +295,8 @@ def cmd_vm(args):
         guest += ["--lib", lib]
     if args.only:
         guest += ["--only", args.only]
+    if args.fallback:
+        guest.append("--fallback")
     cmd = [vmrun, "--kernel", args.kver, "--mem", str(args.mem), "--timeout",
            str(args.vm_timeout)] + [x for p in args.param for x in ("--param", p)] + \
         ["--"] + guest
@@ -408,8 +410,9 @@ def cmd_guest(args):
     if "workloads" in parts:
         allocs = [("glibc", None)]
         if lib:
-            allocs += [("libmymem", {"LD_PRELOAD": lib}),
-                       ("libmymem-fallback", {"LD_PRELOAD": lib, "MYMEM_DEVICE": "none"})]
+            allocs.append(("libmymem", {"LD_PRELOAD": lib}))
+            if args.fallback:
+                allocs.append(("libmymem-fallback", {"LD_PRELOAD": lib, "MYMEM_DEVICE": "none"}))
         wls = select_workloads(args.only)
         for r in range(args.runs):
             t0 = time.monotonic()
@@ -425,7 +428,8 @@ def cmd_guest(args):
                     d = got[0]
                     rec.update({"time_s": d["time_s"], "maxrss_kb": d["maxrss_kb"],
                                 "dev_peak_pages": d["dev_peak_pages"],
-                                "dev_mmaps": d["dev_mmaps"], "check": d["check"]})
+                                "dev_mmaps": d["dev_mmaps"], "check": d["check"],
+                                "cpu_s": d.get("cpu_s")})
                 else:
                     rec["error"] = ("timeout" if res["timed_out"] else
                                     "rc=%s %s" % (res["rc"], res["err"].strip()[-200:]))
@@ -801,7 +805,7 @@ def cmd_report(args):
             for r in fk:
                 us.setdefault((r["alloc"], r["mib"]), []).append(r["per_fork_us"])
             names = ["glibc", "libmymem", "device-raw", "anon-raw"]
-            md += ["Microseconds per fork (median over runs of the mean over %s forks).  "
+            md += ["Microseconds per fork (median over runs of the median over %s forks).  "
                    "glibc/libmymem: the heap is malloc()ed in 32 KiB blocks and every page "
                    "written; device-raw/anon-raw: one mmap of /dev/mymem or anonymous memory, "
                    "no allocator (the kernel's share)." % "/".join(
@@ -836,11 +840,12 @@ def cmd_report(args):
         vw = [w for w, _, _ in WORKLOADS if any(k[0] == w for k in list(vcells.t) + list(vcells.fail))]
         md += ["### Workloads: libmymem on /dev/mymem vs glibc", ""]
         if vw:
-            md += ["Op-count scale %s.  libmymem-fallback is the same library with "
-                   "`MYMEM_DEVICE=none` (anonymous mmap) in the same VM, for reference.  "
+            md += ["Op-count scale %s.  libmymem-fallback (when run, VM_FALLBACK=1) is the same "
+                   "library with `MYMEM_DEVICE=none` (anonymous mmap) in the same VM.  "
                    "Peak RSS includes the device pages (RssFile); \"device peak\" is the "
                    "module's per-process peak_resident_pages." % hmeta["scale"], ""]
-            va = ["glibc", "libmymem", "libmymem-fallback"]
+            va = ["glibc", "libmymem"] + (["libmymem-fallback"] if any(
+                k[1] == "libmymem-fallback" for k in vcells.t) else [])
             md += workload_table(vcells, vw, va, dev=True)
             md.append("")
             gt, miss = geo_ratio(vcells, vw, "libmymem", "glibc")
@@ -863,7 +868,8 @@ def cmd_report(args):
                     x, y = vcells.med(w, a), vcells.med(w, "glibc")
                     chart[(w, a)] = x / y if x and y else None
             chart[("geomean", "libmymem")] = gt
-            chart[("geomean", "libmymem-fallback")] = gf
+            if "libmymem-fallback" in va:
+                chart[("geomean", "libmymem-fallback")] = gf
             if bar_chart(os.path.join(res, "vm-workloads.png"),
                          "VM: median time relative to glibc in the same VM (lower is better)",
                          "time / time(glibc)", vw + ["geomean"], va[1:], chart, hline=(1.0, "glibc")):
@@ -938,13 +944,16 @@ def main():
     p.add_argument("--mem", type=int, default=3072)
     p.add_argument("--vm-timeout", type=int, default=1800)
     p.add_argument("--param", action="append", default=[])
+    p.add_argument("--fallback", action="store_true",
+                   help="also run libmymem with MYMEM_DEVICE=none in the VM")
     p = sub.add_parser("guest")
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--scale", type=float, default=0.05)
     p.add_argument("--parts", default="pages,fork,workloads,real")
     p.add_argument("--only", default="")
     p.add_argument("--lib", default="")
-    p.add_argument("--pages-budget", type=int, default=64)
+    p.add_argument("--pages-budget", type=int, default=48)
+    p.add_argument("--fallback", action="store_true")
     sub.add_parser("report")
     args = ap.parse_args()
     {"native": cmd_native, "vm": cmd_vm, "guest": cmd_guest, "report": cmd_report}[args.cmd](args)

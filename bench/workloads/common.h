@@ -9,13 +9,15 @@
  *     loader are outside the timed section),
  *   - prints one line:
  *       RESULT name=W threads=T ops=N time_s=X maxrss_kb=K dev_peak_pages=P
- *              dev_mmaps=M check=C
+ *              dev_mmaps=M check=C cpu_s=U
  *     maxrss_kb is VmHWM of /proc/self/status at the end (the peak RSS
  *     of this address space; getrusage()'s ru_maxrss is not used because
  *     Linux carries it over exec() from the forking parent, e.g. the
  *     python driver);
  *     dev_peak_pages/dev_mmaps are the module's per-process statistics
- *     (MYMEM_IOC_PROC_STATS), or -1 when /dev/mymem is not there.
+ *     (MYMEM_IOC_PROC_STATS), or -1 when /dev/mymem is not there;
+ *     cpu_s is the process's user+system CPU time (whole process, for a
+ *     second opinion on a loaded machine).
  * The allocator is whatever malloc the process has: glibc, or another one
  * through LD_PRELOAD.
  */
@@ -178,6 +180,7 @@ static inline void bench_report(const char *name, const struct bench_args *a,
 				uint64_t ops, double secs, uint64_t check)
 {
 	struct mymem_stats st;
+	struct rusage ru;
 	long long peak = -1, mmaps = -1;
 	int fd;
 
@@ -191,10 +194,13 @@ static inline void bench_report(const char *name, const struct bench_args *a,
 		}
 		close(fd);
 	}
+	getrusage(RUSAGE_SELF, &ru);
 	printf("RESULT name=%s threads=%d ops=%llu time_s=%.6f maxrss_kb=%ld "
-	       "dev_peak_pages=%lld dev_mmaps=%lld check=%llu\n",
+	       "dev_peak_pages=%lld dev_mmaps=%lld check=%llu cpu_s=%.6f\n",
 	       name, a->threads, (unsigned long long)ops, secs, vm_hwm_kb(),
-	       peak, mmaps, (unsigned long long)check);
+	       peak, mmaps, (unsigned long long)check,
+	       ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 +
+	       ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6);
 	fflush(stdout);
 }
 

@@ -10,7 +10,8 @@
  * LD_PRELOAD); device/anon: one mmap() of /dev/mymem or anonymous memory,
  * no allocator (the kernel's side alone).  Every page is written before
  * the timing.  Prints
- *   FORK kind=K mib=N iters=I per_fork_us=X min_us=Y maxrss_kb=R (VmHWM)
+ *   FORK kind=K mib=N iters=I per_fork_us=MEDIAN mean_us=X min_us=Y
+ *        maxrss_kb=R (VmHWM) dev_resident_pages=P
  *        dev_resident_pages=P
  */
 #define _GNU_SOURCE
@@ -31,11 +32,18 @@
 
 #define BLOCK	(32 << 10)
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 int main(int argc, char **argv)
 {
 	long mib = 16, iters = 20, i, pg = sysconf(_SC_PAGESIZE);
 	const char *kind = "malloc";
-	double total = 0, best = 1e9;
+	double total = 0, best = 1e9, *dt;
 	long long devres = -1;
 	struct mymem_stats st;
 	size_t len, off;
@@ -53,6 +61,7 @@ int main(int argc, char **argv)
 		}
 	}
 	len = (size_t)mib << 20;
+	dt = calloc(iters > 0 ? iters : 1, sizeof(*dt));
 	if (!strcmp(kind, "malloc")) {
 		size_t nblk = len / BLOCK, b;
 		unsigned char **blk = malloc(nblk * sizeof(*blk));
@@ -104,6 +113,7 @@ int main(int argc, char **argv)
 		if (i < 0)
 			continue;
 		total += d;
+		dt[i] = d;
 		if (d < best)
 			best = d;
 	}
@@ -115,8 +125,10 @@ int main(int argc, char **argv)
 			devres = (long long)st.resident_pages;
 		close(fd);
 	}
-	printf("FORK kind=%s mib=%ld iters=%ld per_fork_us=%.2f min_us=%.2f "
+	qsort(dt, iters, sizeof(*dt), cmp_double);
+	printf("FORK kind=%s mib=%ld iters=%ld per_fork_us=%.2f mean_us=%.2f min_us=%.2f "
 	       "maxrss_kb=%ld dev_resident_pages=%lld\n",
-	       kind, mib, iters, total / iters * 1e6, best * 1e6, vm_hwm_kb(), devres);
+	       kind, mib, iters, dt[iters / 2] * 1e6, total / iters * 1e6, best * 1e6,
+	       vm_hwm_kb(), devres);
 	return 0;
 }

@@ -2,7 +2,7 @@
 /*
  * frag - a fragmentation pattern.
  *
- * Each thread repeats a cycle: allocate N small blocks (16..128 B), free
+ * Each thread repeats a cycle: allocate N = 2^17 small blocks (16..128 B), free
  * every other one, allocate N/2 larger blocks (160..512 B, too big for the
  * holes), free every other one of those, allocate N/4 blocks of
  * 1..4 KiB, then free everything.  The peak memory shows how much of the
@@ -10,7 +10,9 @@
  */
 #include "common.h"
 
-#define N	(1 << 17)
+#define NMAX	(1 << 17)
+
+static size_t N = NMAX;
 
 struct worker {
 	uint64_t rng;
@@ -75,7 +77,15 @@ int main(int argc, char **argv)
 	int i;
 
 	bench_parse(argc, argv, &a, 1);
-	cycles = scaled(&a, 10);
+	/* SCALE below 0.1 (the VM) shrinks the blocks of one cycle instead */
+	if (a.scale * 10 >= 1) {
+		cycles = scaled(&a, 10);
+	} else {
+		cycles = 1;
+		N = (size_t)(NMAX * a.scale * 10) & ~(size_t)3;
+		if (N < 1024)
+			N = 1024;
+	}
 	memset(w, 0, sizeof(w));
 	for (i = 0; i < a.threads; i++) {
 		w[i].rng = rng_seed(a.seed, i);

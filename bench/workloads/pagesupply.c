@@ -76,15 +76,15 @@ int main(int argc, char **argv)
 		}
 	}
 	fd = open(MYMEM_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	/* one untimed warm-up of each source (4 MiB) */
+	for (s = 0; s < NSRC; s++)
+		if (s != DEV || fd >= 0)
+			one(s, fd, 4 << 20, pg);
 	for (mb = 1; mb <= maxmb; mb *= 2) {
 		size_t len = (size_t)mb << 20;
 		long reps = budget / mb > 0 ? budget / mb : 1, r;
 		double t[NSRC] = { 0 };
 
-		/* one untimed warm-up of each source at this size */
-		for (s = 0; s < NSRC; s++)
-			if (s != DEV || fd >= 0)
-				one(s, fd, len, pg);
 		for (r = 0; r < reps; r++)
 			for (s = 0; s < NSRC; s++)
 				if (s != DEV || fd >= 0)
