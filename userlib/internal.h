@@ -192,7 +192,31 @@ static inline struct block *seg_sentinel(const struct segment *s)
 }
 
 /* segment.c */
-MM_HIDDEN struct segment *seg_lookup(const void *p);
+extern MM_HIDDEN _Atomic uint8_t mm_segmap[(size_t)1 << (MM_ADDR_BITS - MM_CHUNK_SHIFT)];
+MM_HIDDEN struct segment *seg_lookup_far(uintptr_t a);
+
+static inline struct segment *seg_check(struct segment *s, uintptr_t a)
+{
+	if (s->magic != SEG_MAGIC_HEAP && s->magic != SEG_MAGIC_HUGE)
+		return NULL;
+	if (a < (uintptr_t)s + MM_SEG_HDR || a >= (uintptr_t)s + s->reserved)
+		return NULL;
+	return s;
+}
+
+/* The segment holding p, or NULL if p is not inside the heap. */
+static inline struct segment *seg_lookup(const void *p)
+{
+	uintptr_t a = (uintptr_t)p;
+	uint8_t v;
+
+	if (MM_UNLIKELY(a >> MM_ADDR_BITS))
+		return NULL;
+	v = atomic_load_explicit(&mm_segmap[a >> MM_CHUNK_SHIFT], memory_order_acquire);
+	if (MM_LIKELY(v == 1))
+		return seg_check((struct segment *)(a & ~(uintptr_t)(MM_CHUNK - 1)), a);
+	return v == 2 ? seg_lookup_far(a) : NULL;
+}
 MM_HIDDEN void seg_map_set(void *base, size_t len, bool on);
 MM_HIDDEN struct segment *seg_create(struct arena *a, size_t min_block);
 MM_HIDDEN struct block *seg_grow(struct arena *a, struct segment *s, size_t add);
@@ -297,11 +321,10 @@ struct tcache {
 	struct block *bin[TC_BINS];
 	uint16_t count[TC_BINS];
 	struct counters ctr;
-	_Atomic uint64_t held_bytes;	/* block bytes parked in bins */
-	_Atomic uint64_t held_blocks;
 	struct tcache *next, *prev;	/* all live caches */
 };
 
+/* Both count the operation themselves when they succeed. */
 MM_HIDDEN void *tc_malloc(size_t bs);		/* NULL: use the slow path */
 MM_HIDDEN bool tc_free(struct block *b, size_t bs);	/* false: use the slow path */
 MM_HIDDEN struct tcache *tc_current(void);	/* NULL when not active */

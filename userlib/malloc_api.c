@@ -114,10 +114,8 @@ API void *malloc(size_t n)
 	if (MM_LIKELY(small_and_ready(n))) {
 		void *p = tc_malloc(mm_block_size(n));
 
-		if (MM_LIKELY(p != NULL)) {
-			mm_count_alloc(blk_size(blk_of(p)) - MM_HDR);
+		if (MM_LIKELY(p != NULL))
 			return p;
-		}
 	}
 	return mm_alloc(n, MM_ALIGN, false);
 }
@@ -136,11 +134,11 @@ API void free(void *p)
 
 	if (!p)
 		return;
-	e = errno;
 	s = seg_lookup(p);
 	if (MM_UNLIKELY(!s))
 		not_ours("free", p);
 	if (MM_UNLIKELY(s->magic == SEG_MAGIC_HUGE)) {
+		e = errno;
 		mm_count_free(huge_usable(s, p));
 		huge_free(s, p);
 		errno = e;
@@ -149,8 +147,11 @@ API void free(void *p)
 	b = blk_of(p);
 	mm_validate_inuse("free", s, b);
 	bs = blk_size(b);
+	if (MM_LIKELY(bs <= TC_MAX_BS) && MM_LIKELY(tc_free(b, bs)))
+		return;		/* touches no errno */
+	e = errno;		/* trimming may call into the kernel */
 	mm_count_free(bs - MM_HDR);
-	if (!(bs <= TC_MAX_BS && tc_free(b, bs))) {
+	{
 		struct arena *a = s->arena;
 
 		mm_lock(&a->lock);
@@ -177,10 +178,8 @@ API void *calloc(size_t n, size_t m)
 	if (MM_LIKELY(small_and_ready(t))) {
 		void *p = tc_malloc(mm_block_size(t));
 
-		if (p) {
-			mm_count_alloc(blk_size(blk_of(p)) - MM_HDR);
+		if (p)
 			return memset(p, 0, t);
-		}
 	}
 	return mm_alloc(t, MM_ALIGN, true);
 }

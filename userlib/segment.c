@@ -20,7 +20,7 @@
 #define MM_SEG_INIT_COMMIT	((size_t)128 << 10)	/* a small program stays small */
 #define MM_SEG_GROW_MAX		((size_t)8 << 20)	/* device pages are eager: cap growth */
 
-static _Atomic uint8_t segmap[(size_t)1 << (MM_ADDR_BITS - MM_CHUNK_SHIFT)];
+_Atomic uint8_t mm_segmap[(size_t)1 << (MM_ADDR_BITS - MM_CHUNK_SHIFT)];
 
 void seg_map_set(void *base, size_t len, bool on)
 {
@@ -28,29 +28,21 @@ void seg_map_set(void *base, size_t len, bool on)
 	uintptr_t last = ((uintptr_t)base + len - 1) >> MM_CHUNK_SHIFT;
 
 	for (uintptr_t i = first; i <= last; i++)
-		atomic_store_explicit(&segmap[i], on ? (i == first ? 1 : 2) : 0,
+		atomic_store_explicit(&mm_segmap[i], on ? (i == first ? 1 : 2) : 0,
 				      memory_order_release);
 }
 
-struct segment *seg_lookup(const void *p)
+/* Slow part of seg_lookup(): p lies past the first 4 MiB of a segment. */
+struct segment *seg_lookup_far(uintptr_t a)
 {
-	uintptr_t a = (uintptr_t)p, i;
-	struct segment *s;
+	uintptr_t i = a >> MM_CHUNK_SHIFT;
 	uint8_t v;
 
-	if (a >> MM_ADDR_BITS)
-		return NULL;
-	i = a >> MM_CHUNK_SHIFT;
-	while ((v = atomic_load_explicit(&segmap[i], memory_order_acquire)) == 2 && i > 0)
+	while ((v = atomic_load_explicit(&mm_segmap[i], memory_order_acquire)) == 2 && i > 0)
 		i--;
 	if (v != 1)
 		return NULL;
-	s = (struct segment *)(i << MM_CHUNK_SHIFT);
-	if (s->magic != SEG_MAGIC_HEAP && s->magic != SEG_MAGIC_HUGE)
-		return NULL;
-	if (a < (uintptr_t)s + MM_SEG_HDR || a >= (uintptr_t)s + s->reserved)
-		return NULL;
-	return s;
+	return seg_check((struct segment *)(i << MM_CHUNK_SHIFT), a);
 }
 
 static void list_insert(struct arena *a, struct segment *s)

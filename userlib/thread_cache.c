@@ -22,7 +22,7 @@
 #include "internal.h"
 #include "pagesource.h"
 
-#define TC_MAX_COUNT	24
+#define TC_MAX_COUNT	16
 #define TC_REFILL	6
 #define TLS_IE		__attribute__((tls_model("initial-exec")))
 
@@ -147,10 +147,10 @@ void *tc_malloc(size_t bs)
 	b = tc->bin[i];
 	if (MM_LIKELY(b)) {
 		tc->bin[i] = b->next_free;
-		tc->count[i]--;
+		__atomic_store_n(&tc->count[i], (uint16_t)(tc->count[i] - 1), __ATOMIC_RELAXED);
 		blk_set_head_raw(b, blk_head(b) & ~B_CACHED);
-		ctr_add(&tc->held_bytes, -(uint64_t)bs);
-		ctr_add(&tc->held_blocks, -(uint64_t)1);
+		ctr_add(&tc->ctr.alloc_count, 1);
+		ctr_add(&tc->ctr.alloc_bytes, bs - MM_HDR);
 		return blk_payload(b);
 	}
 	/* Refill: one block for the caller, a few more for later. */
@@ -168,13 +168,15 @@ void *tc_malloc(size_t bs)
 			blk_set(b, bs, B_CACHED);
 			b->next_free = tc->bin[i];
 			tc->bin[i] = b;
-			tc->count[i]++;
-			ctr_add(&tc->held_bytes, bs);
-			ctr_add(&tc->held_blocks, 1);
+			__atomic_store_n(&tc->count[i], (uint16_t)(tc->count[i] + 1), __ATOMIC_RELAXED);
 		}
 	}
 	mm_unlock(&a->lock);
-	return first ? blk_payload(first) : NULL;
+	if (!first)
+		return NULL;
+	ctr_add(&tc->ctr.alloc_count, 1);
+	ctr_add(&tc->ctr.alloc_bytes, blk_size(first) - MM_HDR);
+	return blk_payload(first);
 }
 
 /* Give all but keep blocks of each bin back to their arenas. */
@@ -189,9 +191,7 @@ static void tc_flush_bins(struct tcache *tc, unsigned keep)
 			struct arena *a = s->arena;
 
 			tc->bin[i] = b->next_free;
-			tc->count[i]--;
-			ctr_add(&tc->held_bytes, -(uint64_t)blk_size(b));
-			ctr_add(&tc->held_blocks, -(uint64_t)1);
+			__atomic_store_n(&tc->count[i], (uint16_t)(tc->count[i] - 1), __ATOMIC_RELAXED);
 			if (a != locked) {
 				if (locked)
 					mm_unlock(&locked->lock);
@@ -216,9 +216,10 @@ bool tc_free(struct block *b, size_t bs)
 	blk_set_head_raw(b, blk_head(b) | B_CACHED);
 	b->next_free = tc->bin[i];
 	tc->bin[i] = b;
-	ctr_add(&tc->held_bytes, bs);
-	ctr_add(&tc->held_blocks, 1);
-	if (MM_UNLIKELY(++tc->count[i] > TC_MAX_COUNT)) {
+	ctr_add(&tc->ctr.free_count, 1);
+	ctr_add(&tc->ctr.free_bytes, bs - MM_HDR);
+	__atomic_store_n(&tc->count[i], (uint16_t)(tc->count[i] + 1), __ATOMIC_RELAXED);
+	if (MM_UNLIKELY(tc->count[i] > TC_MAX_COUNT)) {
 		/* Send the older half back, keep the hot head. */
 		struct block *keep = b, *rest;
 		unsigned k = TC_MAX_COUNT / 2;
@@ -228,13 +229,11 @@ bool tc_free(struct block *b, size_t bs)
 			keep = keep->next_free;
 		rest = keep->next_free;
 		keep->next_free = NULL;
-		tc->count[i] = (uint16_t)k;
+		__atomic_store_n(&tc->count[i], (uint16_t)k, __ATOMIC_RELAXED);
 		while (rest) {
 			struct block *nb = rest->next_free;
 			struct segment *s = seg_lookup(rest);
 
-			ctr_add(&tc->held_bytes, -(uint64_t)bs);
-			ctr_add(&tc->held_blocks, -(uint64_t)1);
 			if (s->arena != locked) {
 				if (locked)
 					mm_unlock(&locked->lock);
@@ -297,8 +296,12 @@ void tc_sum(struct counters *out, uint64_t *held_bytes, uint64_t *held_blocks)
 		fc += atomic_load_explicit(&tc->ctr.free_count, memory_order_relaxed);
 		ab += atomic_load_explicit(&tc->ctr.alloc_bytes, memory_order_relaxed);
 		fb += atomic_load_explicit(&tc->ctr.free_bytes, memory_order_relaxed);
-		hb += atomic_load_explicit(&tc->held_bytes, memory_order_relaxed);
-		hn += atomic_load_explicit(&tc->held_blocks, memory_order_relaxed);
+		for (unsigned i = 0; i < TC_BINS; i++) {
+			uint64_t n = __atomic_load_n(&tc->count[i], __ATOMIC_RELAXED);
+
+			hn += n;
+			hb += n * (MM_MIN_BLOCK + i * MM_ALIGN);
+		}
 	}
 	mm_unlock(&tc_lock);
 	atomic_store(&out->alloc_count, ac);
