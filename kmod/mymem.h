@@ -16,6 +16,7 @@
 #include <linux/fs.h>
 #include <linux/mm_types.h>
 #include <linux/refcount.h>
+#include <linux/seqlock.h>
 #include <linux/types.h>
 
 struct attribute_group;
@@ -26,20 +27,25 @@ extern unsigned long max_pages;
 extern unsigned long max_pages_per_process;
 
 /*
- * struct mymem_counters - the figures of struct mymem_stats, kept with
- * atomics so that readers never race writers.  committed_pages is not
- * reported: it is resident_pages plus the pages an mmap() in flight has
- * reserved, and the limits are checked against it.
+ * struct mymem_counters - the figures of struct mymem_stats.
+ *
+ * Writers serialise on a seqlock and readers copy all figures in one
+ * consistent snapshot, so resident_pages == pages_allocated - pages_freed
+ * and peak_resident_pages >= resident_pages hold in every snapshot, even
+ * while other CPUs map and unmap.  committed_pages is separate and not
+ * reported: resident_pages plus the pages an mmap() in flight has
+ * reserved; the limits are checked against it.
  */
 struct mymem_counters {
-	atomic64_t resident_pages;
-	atomic64_t peak_resident_pages;
-	atomic64_t pages_allocated;
-	atomic64_t pages_freed;
-	atomic64_t mmap_calls;
-	atomic64_t munmap_calls;
-	atomic64_t open_files;
-	atomic64_t failed_mmaps;
+	seqlock_t lock;
+	u64 resident_pages;
+	u64 peak_resident_pages;
+	u64 pages_allocated;
+	u64 pages_freed;
+	u64 mmap_calls;
+	u64 munmap_calls;
+	u64 open_files;
+	u64 failed_mmaps;
 	atomic64_t committed_pages;
 };
 
@@ -71,7 +77,9 @@ void mymem_uncharge(struct mymem_proc *proc, unsigned long nr_pages);
 void mymem_account_alloc(struct mymem_proc *proc, unsigned long nr_pages);
 void mymem_account_free(struct mymem_proc *proc, unsigned long nr_pages);
 void mymem_count_event(struct mymem_proc *proc, size_t counter_offset, long delta);
+void mymem_commit_unchecked(struct mymem_proc *proc, unsigned long nr_pages);
 void mymem_fill_stats(const struct mymem_counters *c, struct mymem_stats *s);
+u64 mymem_read_counter(const struct mymem_counters *c, size_t counter_offset);
 bool mymem_stats_balanced(void);
 
 /* Count one event in the global and the process's counters. */

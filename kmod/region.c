@@ -178,7 +178,7 @@ static vm_fault_t region_vm_fault(struct vm_fault *vmf)
 			return VM_FAULT_OOM;
 		}
 		region->pages[vmf->pgoff] = page;
-		mymem_count(region->owner, committed_pages, 1);
+		mymem_commit_unchecked(region->owner, 1);
 		mymem_account_alloc(region->owner, 1);
 	}
 	get_page(page);

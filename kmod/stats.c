@@ -2,10 +2,11 @@
 /*
  * stats.c - counters and limits, for all users and for each process.
  *
- * Every figure is an atomic64_t, so sysfs and the ioctls read exact values
- * without a lock.  Limits are enforced on committed_pages, which an mmap()
- * raises before it allocates: two racing mmap() calls can never both pass
- * a limit that only one of them fits under.
+ * The figures change under a seqlock (writers serialise, readers retry),
+ * so sysfs and the ioctls always read a consistent snapshot.  Limits are
+ * enforced on committed_pages, an atomic an mmap() raises before it
+ * allocates: two racing mmap() calls can never both pass a limit that
+ * only one of them fits under.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -17,7 +18,9 @@
 #include "mymem.h"
 #include "mymem_dev.h"
 
-struct mymem_counters mymem_global;
+struct mymem_counters mymem_global = {
+	.lock = __SEQLOCK_UNLOCKED(mymem_global.lock),
+};
 
 /* Processes using the device, keyed by mm; 128 buckets is plenty. */
 static DEFINE_HASHTABLE(mymem_procs, 7);
@@ -59,6 +62,7 @@ struct mymem_proc *mymem_proc_get(struct mm_struct *mm)
 	if (!fresh)
 		return NULL;
 	fresh->mm = mm;
+	seqlock_init(&fresh->stats.lock);
 	refcount_set(&fresh->ref, 1);
 
 	spin_lock(&mymem_procs_lock);
@@ -129,25 +133,21 @@ void mymem_uncharge(struct mymem_proc *proc, unsigned long nr_pages)
 	atomic64_sub(nr_pages, &proc->stats.committed_pages);
 }
 
-static void raise_peak(atomic64_t *peak, s64 value)
-{
-	s64 old = atomic64_read(peak);
-
-	while (value > old && !atomic64_try_cmpxchg(peak, &old, value))
-		;
-}
-
 static void counters_alloc(struct mymem_counters *c, unsigned long nr_pages)
 {
-	atomic64_add(nr_pages, &c->pages_allocated);
-	raise_peak(&c->peak_resident_pages,
-		   atomic64_add_return(nr_pages, &c->resident_pages));
+	write_seqlock(&c->lock);
+	c->pages_allocated += nr_pages;
+	c->resident_pages += nr_pages;
+	c->peak_resident_pages = max(c->peak_resident_pages, c->resident_pages);
+	write_sequnlock(&c->lock);
 }
 
 static void counters_free(struct mymem_counters *c, unsigned long nr_pages)
 {
-	atomic64_add(nr_pages, &c->pages_freed);
-	atomic64_sub(nr_pages, &c->resident_pages);
+	write_seqlock(&c->lock);
+	c->pages_freed += nr_pages;
+	c->resident_pages -= nr_pages;
+	write_sequnlock(&c->lock);
 	atomic64_sub(nr_pages, &c->committed_pages);
 }
 
@@ -165,40 +165,76 @@ void mymem_account_free(struct mymem_proc *proc, unsigned long nr_pages)
 	counters_free(&proc->stats, nr_pages);
 }
 
+/* Charge pages the fault path must allocate, whatever the limits. */
+void mymem_commit_unchecked(struct mymem_proc *proc, unsigned long nr_pages)
+{
+	atomic64_add(nr_pages, &mymem_global.committed_pages);
+	atomic64_add(nr_pages, &proc->stats.committed_pages);
+}
+
+static u64 *counter_at(struct mymem_counters *c, size_t counter_offset)
+{
+	return (u64 *)((char *)c + counter_offset);
+}
+
+static void counter_add(struct mymem_counters *c, size_t counter_offset,
+			long delta)
+{
+	write_seqlock(&c->lock);
+	*counter_at(c, counter_offset) += delta;
+	write_sequnlock(&c->lock);
+}
+
 /* Add delta to one counter, globally and (if proc) for the process. */
 void mymem_count_event(struct mymem_proc *proc, size_t counter_offset,
 		       long delta)
 {
-	atomic64_add(delta, (atomic64_t *)((char *)&mymem_global +
-					   counter_offset));
+	counter_add(&mymem_global, counter_offset, delta);
 	if (proc)
-		atomic64_add(delta, (atomic64_t *)((char *)&proc->stats +
-						   counter_offset));
+		counter_add(&proc->stats, counter_offset, delta);
 }
 
+/* All figures of c, from one consistent snapshot. */
 void mymem_fill_stats(const struct mymem_counters *c, struct mymem_stats *s)
 {
-	s->resident_pages = atomic64_read(&c->resident_pages);
-	s->peak_resident_pages = atomic64_read(&c->peak_resident_pages);
-	s->pages_allocated = atomic64_read(&c->pages_allocated);
-	s->pages_freed = atomic64_read(&c->pages_freed);
-	s->mmap_calls = atomic64_read(&c->mmap_calls);
-	s->munmap_calls = atomic64_read(&c->munmap_calls);
-	s->open_files = atomic64_read(&c->open_files);
-	s->failed_mmaps = atomic64_read(&c->failed_mmaps);
+	unsigned int seq;
+
+	do {
+		seq = read_seqbegin(&c->lock);
+		s->resident_pages = c->resident_pages;
+		s->peak_resident_pages = c->peak_resident_pages;
+		s->pages_allocated = c->pages_allocated;
+		s->pages_freed = c->pages_freed;
+		s->mmap_calls = c->mmap_calls;
+		s->munmap_calls = c->munmap_calls;
+		s->open_files = c->open_files;
+		s->failed_mmaps = c->failed_mmaps;
+	} while (read_seqretry(&c->lock, seq));
+}
+
+u64 mymem_read_counter(const struct mymem_counters *c, size_t counter_offset)
+{
+	unsigned int seq;
+	u64 value;
+
+	do {
+		seq = read_seqbegin(&c->lock);
+		value = *(const u64 *)((const char *)c + counter_offset);
+	} while (read_seqretry(&c->lock, seq));
+	return value;
 }
 
 /* True when every page allocated has been freed and no process is known. */
 bool mymem_stats_balanced(void)
 {
+	struct mymem_stats st;
 	bool balanced;
 
 	spin_lock(&mymem_procs_lock);
 	balanced = hash_empty(mymem_procs);
 	spin_unlock(&mymem_procs_lock);
-	return balanced &&
-	       atomic64_read(&mymem_global.resident_pages) == 0 &&
+	mymem_fill_stats(&mymem_global, &st);
+	return balanced && st.resident_pages == 0 &&
 	       atomic64_read(&mymem_global.committed_pages) == 0 &&
-	       atomic64_read(&mymem_global.pages_allocated) ==
-	       atomic64_read(&mymem_global.pages_freed);
+	       st.pages_allocated == st.pages_freed;
 }

@@ -22,9 +22,9 @@ static ssize_t counter_show(struct device *dev, struct device_attribute *attr,
 {
 	const struct counter_attr *ca =
 		container_of(attr, struct counter_attr, dev_attr);
-	atomic64_t *counter = (atomic64_t *)((char *)&mymem_global + ca->offset);
 
-	return sysfs_emit(buf, "%lld\n", (long long)atomic64_read(counter));
+	return sysfs_emit(buf, "%llu\n", (unsigned long long)
+			  mymem_read_counter(&mymem_global, ca->offset));
 }
 
 #define COUNTER_OFFSET(field)	offsetof(struct mymem_counters, field)
