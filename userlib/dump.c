@@ -98,7 +98,8 @@ API int mymem_dump(FILE *f)
 	if (!mm_ready())
 		return fprintf(f, "mymem: no heap (no page source)\n") < 0 ? -1 : 0;
 	if (fprintf(f, "mymem heap dump: policy %s, page source %s\n"
-		    "  state is used, free, or cached (freed into a thread cache)\n",
+		    "  each block: header address (payload at +16), size with header, state:\n"
+		    "  used, free, or cached (freed into a thread cache)\n",
 		    mymem_policy_name(mm_policy()), mymem_page_source_name(ps_source())) < 0)
 		err = -1;
 	while (next_segment(after, &sr)) {
