@@ -39,7 +39,8 @@ static struct counters retired;
 struct counters mm_shared_ctr;
 
 extern void *__dso_handle;
-extern int __cxa_thread_atexit_impl(void (*)(void *), void *, void *) __attribute__((weak));
+/* glibc >= 2.18; a strong reference so static links pull it in too. */
+extern int __cxa_thread_atexit_impl(void (*)(void *), void *, void *);
 
 static void tc_flush_bins(struct tcache *tc, unsigned keep);
 
@@ -118,8 +119,7 @@ static MM_NOINLINE struct tcache *tc_setup(void)
 	}
 	t_tc = tc;
 	t_state = TC_INIT;	/* calloc from the registration bypasses us */
-	if (__cxa_thread_atexit_impl)
-		__cxa_thread_atexit_impl(tc_exit, tc, &__dso_handle);
+	__cxa_thread_atexit_impl(tc_exit, tc, &__dso_handle);
 	t_state = TC_ACTIVE;
 	return tc;
 }
