@@ -421,6 +421,19 @@ TEST_F_TIMEOUT(heap, core_dump_contains_the_heap_and_gdb_reads_it, 300)
 	close(fd);
 }
 
+/* A fresh process (the harness forks, so its parent's heap is inherited). */
+TEST_F_TIMEOUT(heap, library_and_module_agree_on_pages_and_frees_return_them, 120)
+{
+	char cmd[512], out[4096];
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "MYMEM_REQUIRE_DEVICE=1 %s/mymem_heap_target stats",
+		 getenv("MYMEM_SELFTESTS_DIR") ? getenv("MYMEM_SELFTESTS_DIR") :
+		 "build/selftests");
+	st = capture(cmd, out, sizeof(out));
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) TH_LOG("%s", out);
+}
+
 TEST_F(heap, vmsplice_of_a_heap_buffer_into_a_pipe)
 {
 	size_t n = 16 * 1024;
