@@ -5,8 +5,9 @@
 # Usage (from the project's top directory, as root, module loaded):
 #   qemu/vm-run --kernel 6.1 -- selftests/run_vm_tests.sh
 #
-# Runs each test program build/selftests/mymem_*_test in turn (the module
-# unload/reload test last), passes its TAP output through, and ends with
+# Runs each test program build/selftests/mymem_*_test in turn, then the
+# library's suites (build/userlib/tests/) on the device, the module
+# unload/reload test last; passes their TAP output through, and ends with
 # one line:  "N passed, N failed"  (", N skipped" added when some were).
 # Counts are test cases, from the TAP "ok"/"not ok" lines; a program that
 # dies before reporting all its planned cases has the missing ones counted
@@ -41,6 +42,12 @@ if [ -z "${MYMEM_SELFTESTS:-}" ]; then
 		*) tests="$tests $t" ;;
 		esac
 	done
+	# The library's own suites, on the device this time (the UBSan builds:
+	# smaller op counts and mymem_check() after every step).
+	for t in test_api test_errors test_policy test_random-ubsan \
+		test_threads-ubsan test_fork-ubsan; do
+		tests="$tests $top/build/userlib/tests/$t"
+	done
 	tests="$tests mymem_reload_test"
 else
 	tests=$MYMEM_SELFTESTS
@@ -63,7 +70,10 @@ saved_core_pattern=$(cat /proc/sys/kernel/core_pattern 2>/dev/null)
 passed=0 failed=0 skipped=0 status=0
 
 for t in $tests; do
-	bin=$bindir/$t
+	case $t in
+	/*) bin=$t; t=${t##*/} ;;
+	*) bin=$bindir/$t ;;
+	esac
 	echo "# ==== $t"
 	if [ ! -x "$bin" ]; then
 		echo "not ok - $t: $bin is missing (make -C selftests)"
