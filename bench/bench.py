@@ -485,6 +485,7 @@ class Cells:
         self.t = {}
         self.rss = {}
         self.devpk = {}
+        self.cpu = {}
         self.fail = {}
         self.byrun = {}
         for r in recs:
@@ -495,6 +496,8 @@ class Cells:
                 self.t.setdefault(k, []).append(r["time_s"])
                 self.rss.setdefault(k, []).append(r["maxrss_kb"] / 1024)
                 self.byrun[(k, r["run"])] = r["time_s"]
+                if r.get("cpu_s") is not None:
+                    self.cpu.setdefault(k, []).append(r["cpu_s"])
                 if r.get("dev_peak_pages", -1) >= 0:
                     self.devpk.setdefault(k, []).append(r["dev_peak_pages"] * 4096 / 2**20)
             else:
@@ -558,6 +561,8 @@ def geo_ratio(cells, wls, a, base, what="t"):
     for w in wls:
         if what == "t":
             x, y = cells.med(w, a), cells.med(w, base)
+        elif what == "cpu":
+            x, y = median(cells.cpu.get((w, a), [])), median(cells.cpu.get((w, base), []))
         else:
             x, y = cells.rssmed(w, a), cells.rssmed(w, base)
         if x and y:
@@ -650,14 +655,18 @@ def cmd_report(args):
                "tcmalloc (libtcmalloc-minimal4); glibc is the plain binary",
                "- peak RSS: VmHWM (/proc/self/status) at the end of the workload process", ""]
         md += workload_table(cells, wls, allocs, worst=T_WORST)
-        md += ["", "Geometric means over the workloads (time and peak RSS against glibc):", "",
-               "| allocator | time / glibc | peak RSS / glibc | workloads |", "|---|---|---|---|"]
+        md += ["", "Geometric means over the workloads against glibc (CPU time = user+system "
+               "of the whole process, a second opinion when the machine is loaded; the "
+               "targets use the wall time):", "",
+               "| allocator | time / glibc | CPU time / glibc | peak RSS / glibc | workloads |",
+               "|---|---|---|---|---|"]
         for a in allocs:
             if a == "glibc":
                 continue
             gt, miss = geo_ratio(cells, wls, a, "glibc")
+            gc, _ = geo_ratio(cells, wls, a, "glibc", "cpu")
             gr, _ = geo_ratio(cells, wls, a, "glibc", "rss")
-            md.append("| %s | %s | %s | %d%s |" % (a, fmt(gt, "%.3f"), fmt(gr, "%.3f"),
+            md.append("| %s | %s | %s | %s | %d%s |" % (a, fmt(gt, "%.3f"), fmt(gc, "%.3f"), fmt(gr, "%.3f"),
                                                  len(wls) - len(miss),
                                                  (" (missing: %s)" % ", ".join(miss)) if miss else ""))
         md.append("")
