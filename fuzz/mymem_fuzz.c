@@ -21,11 +21,15 @@
  * bytes_in_use (mymem_heap_stats) must be back to its value at the start:
  * the harness leaks nothing, so the library must not either.
  *
- * libmymem exports only the standard names, so the harness is linked with
- * the library's objects (built with clang, coverage-instrumented): the
- * fuzzer engine's own allocations go through libmymem too.  No ASan (it
- * would replace malloc); UBSan is on.  On the host the library uses its
- * fallback page source (anonymous mmap) unless /dev/mymem exists.
+ * libmymem exports only the standard names.  The Makefile links the
+ * library's objects (built with clang, coverage-instrumented) with those
+ * names renamed fz_malloc, fz_free, ... (objcopy --redefine-sym), and this
+ * file calls them so (the macros below): the fuzzer engine and libc keep
+ * glibc's malloc, the mymem heap holds only the harness's blocks, so a run
+ * is reproducible from its input and a corrupted heap cannot take
+ * libFuzzer's own crash reporting down with it.  No ASan (it would replace
+ * malloc); UBSan is on.  On the host the library uses its fallback page
+ * source (anonymous mmap) unless /dev/mymem exists.
  *
  * Any failed check prints what failed and abort()s: libFuzzer then saves
  * the input as crash-<sha1> and the run fails.
@@ -40,6 +44,30 @@
 #include <unistd.h>
 
 #include "mymem.h"
+
+/* The library's entry points, renamed by the Makefile. */
+void *fz_malloc(size_t n);
+void fz_free(void *p);
+void *fz_calloc(size_t n, size_t m);
+void *fz_realloc(void *p, size_t n);
+void *fz_reallocarray(void *p, size_t n, size_t m);
+int fz_posix_memalign(void **out, size_t align, size_t n);
+void *fz_aligned_alloc(size_t align, size_t n);
+void *fz_memalign(size_t align, size_t n);
+void *fz_valloc(size_t n);
+void *fz_pvalloc(size_t n);
+size_t fz_malloc_usable_size(void *p);
+#define malloc			fz_malloc
+#define free			fz_free
+#define calloc			fz_calloc
+#define realloc			fz_realloc
+#define reallocarray		fz_reallocarray
+#define posix_memalign		fz_posix_memalign
+#define aligned_alloc		fz_aligned_alloc
+#define memalign		fz_memalign
+#define valloc			fz_valloc
+#define pvalloc			fz_pvalloc
+#define malloc_usable_size	fz_malloc_usable_size
 
 #define MAX_SLOTS	64
 #define FILL_ALL	(64u << 10)	/* blocks up to this are patterned whole */

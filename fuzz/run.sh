@@ -31,7 +31,7 @@ if [ "$rc" -eq 0 ]; then
 	echo "1 passed, 0 failed"
 else
 	crash=$(grep -oE "Test unit written to [^ ]+" "$log" | tail -n 1)
-	echo "fuzz: FAILED (exit status $rc) ${crash}"
+	echo "fuzz: FAILED (exit status $rc) ${crash}; reproduce with: make -C fuzz repro INPUT=<that file>"
 	echo "0 passed, 1 failed"
 fi
 exit "$rc"
