@@ -135,7 +135,7 @@ struct block *heap_alloc(struct arena *a, size_t bs, size_t align, size_t *dirty
 
 static void maybe_trim(struct arena *a, struct segment *s, struct block *b)
 {
-	if (blk_next(b) != seg_sentinel(s) || blk_size(b) < mm_opt.trim_threshold)
+	if (blk_next(b) != seg_sentinel(s) || blk_size(b) < mm_trim_threshold())
 		return;
 	if (b == seg_first(s) && a->nsegs > 1) {
 		fl_remove(&a->fl, b);

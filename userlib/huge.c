@@ -95,9 +95,29 @@ static void huge_validate(const char *fn, struct segment *s, void *p)
 		mm_fatal(fn, p, "corrupted block header of a large block");
 }
 
+/*
+ * glibc's sliding threshold: a program that frees a large block will
+ * likely ask for one of that size again, and a mapping of its own costs a
+ * page fault per page every time.  So, unless the environment set either
+ * threshold, the mmap threshold rises to just above a freed large block
+ * (up to MM_DYN_MMAP_MAX) and the trim threshold to twice that.
+ */
+#define MM_DYN_MMAP_MAX	((size_t)4 << 20)
+
+static void adapt_thresholds(size_t usable)
+{
+	if (!mm_opt.dyn_threshold || usable >= MM_DYN_MMAP_MAX ||
+	    usable < mm_mmap_threshold())
+		return;
+	__atomic_store_n(&mm_opt.mmap_threshold, usable + 1, __ATOMIC_RELAXED);
+	if (2 * (usable + 1) > mm_trim_threshold())
+		__atomic_store_n(&mm_opt.trim_threshold, 2 * (usable + 1), __ATOMIC_RELAXED);
+}
+
 void huge_free(struct segment *s, void *p)
 {
 	huge_validate("free", s, p);
+	adapt_thresholds(s->huge_usable);
 	mm_lock(&mm_huge_lock);
 	if (s->prev)
 		s->prev->next = s->next;

@@ -349,6 +349,7 @@ struct mm_options {
 	size_t mmap_threshold;
 	size_t trim_threshold;
 	size_t top_pad;
+	bool dyn_threshold;		/* neither threshold set: adapt them (huge.c) */
 	unsigned arenas;		/* 0: from the CPU count */
 	bool require_device;
 	bool tcache;
@@ -356,6 +357,14 @@ struct mm_options {
 };
 extern MM_HIDDEN struct mm_options mm_opt;
 MM_HIDDEN void options_load(void);
+static inline size_t mm_mmap_threshold(void)
+{
+	return __atomic_load_n(&mm_opt.mmap_threshold, __ATOMIC_RELAXED);
+}
+static inline size_t mm_trim_threshold(void)
+{
+	return __atomic_load_n(&mm_opt.trim_threshold, __ATOMIC_RELAXED);
+}
 static inline int mm_policy(void)
 {
 	return __atomic_load_n(&mm_opt.policy, __ATOMIC_RELAXED);

@@ -88,8 +88,8 @@ static void *mm_alloc(size_t n, size_t align, bool zero)
 		return NULL;
 	}
 	bs = mm_block_size(n);
-	if (n >= mm_opt.mmap_threshold ||
-	    (align > MM_ALIGN && bs + align >= mm_opt.mmap_threshold)) {
+	if (n >= mm_mmap_threshold() ||
+	    (align > MM_ALIGN && bs + align >= mm_mmap_threshold())) {
 		p = huge_alloc(n, align);
 		if (p)
 			mm_count_alloc(seg_lookup(p)->huge_usable);
@@ -213,7 +213,7 @@ API void *realloc(void *p, size_t n)
 		mm_validate_inuse("realloc", s, b);
 		old = blk_size(b);
 		usable = old - MM_HDR;
-		if (n < mm_opt.mmap_threshold) {
+		if (n < mm_mmap_threshold()) {
 			struct arena *a = s->arena;
 			bool ok;
 

@@ -21,6 +21,7 @@ struct mm_options mm_opt = {
 	.mmap_threshold = (size_t)1 << 20,
 	.trim_threshold = (size_t)2 << 20,
 	.top_pad = (size_t)256 << 10,
+	.dyn_threshold = true,
 	.arenas = 0,
 	.require_device = false,
 	.tcache = true,
@@ -83,10 +84,14 @@ static void apply(const char *name, const char *val)
 			if (v > ((size_t)1 << 30))
 				v = (size_t)1 << 30;
 			mm_opt.mmap_threshold = v;
+			mm_opt.dyn_threshold = false;
 		}
 	} else if (!strcmp(name, "MYMEM_TRIM_THRESHOLD")) {
 		if (parse_size(val, &v))
+		{
 			mm_opt.trim_threshold = v < 65536 ? 65536 : v;
+			mm_opt.dyn_threshold = false;
+		}
 	} else if (!strcmp(name, "MYMEM_REQUIRE_DEVICE")) {
 		mm_opt.require_device = val[0] != '\0' && strcmp(val, "0") != 0;
 	} else if (!strcmp(name, "MYMEM_DEVICE")) {
