@@ -829,7 +829,7 @@ def cmd_report(args):
                    "written; device-raw/anon-raw: one mmap of /dev/mymem or anonymous memory, "
                    "no allocator (the kernel's share; anonymous memory may get transparent "
                    "huge pages, THP %s, which makes its page tables 512x smaller)." % (
-                       "/".join("%d" % i for i in gmeta.get("fork_iters", ["?"])),
+                       "/".join(str(i) for i in gmeta.get("fork_iters", ["?"])),
                        gmeta.get("thp") or "not recorded"), "",
                    "| N MiB | glibc µs | libmymem µs | device-raw µs | anon-raw µs | libmymem/glibc | device-raw/anon-raw | note |",
                    "|---|---|---|---|---|---|---|---|"]
@@ -903,9 +903,9 @@ def cmd_report(args):
         rp = [r for r in vm if r.get("kind") == "real"]
         md += ["### Real programs under LD_PRELOAD=libmymem.so", ""]
         if rp:
-            md += ["Wall time and peak RSS (ru_maxrss of the process tree, by bench/workloads/runmax.c) of the whole run (start-up included): `bash bench/real/forky.sh %d` "
+            md += ["Wall time and peak RSS (ru_maxrss of the process tree, by bench/workloads/runmax.c) of the whole run (start-up included): `bash bench/real/forky.sh %s` "
                    "(command substitutions, pipes, external commands: every child inherits "
-                   "LD_PRELOAD) and `python3 bench/real/pywork.py %d` (dicts, lists, strings, json)." % (
+                   "LD_PRELOAD) and `python3 bench/real/pywork.py %s` (dicts, lists, strings, json)." % (
                        gmeta.get("real_bash_n", "?"), gmeta.get("real_py_n", "?")), "",
                    "| program | allocator | median wall (s) | spread min–max (s) | peak RSS (MiB) | time / glibc | paired ratio min–max | note |",
                    "|---|---|---|---|---|---|---|---|"]
