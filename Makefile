@@ -24,7 +24,7 @@ DEB_PKGS := build-essential linux-image-amd64 linux-headers-amd64 \
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps kmod kmod-all ksft userlib selftests examples run vm check lint clean
+.PHONY: all deps kmod kmod-all ksft userlib selftests examples run vm check lint install clean
 
 all: kmod userlib selftests examples
 
@@ -92,6 +92,16 @@ vm: kmod
 # line is "N passed, N failed"; the exit status is non-zero on failure.
 check: kmod-all userlib selftests
 	tools/check
+
+# The library for other programs: libraries, headers, pkg-config file.
+PREFIX	?= /usr/local
+install: userlib
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 644 $(BUILD)/userlib/libmymem.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/userlib/libmymem.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 userlib/mymem.h kmod/uapi/mymem_dev.h $(DESTDIR)$(PREFIX)/include/
+	sed 's|^prefix=.*|prefix=$(PREFIX)|' $(BUILD)/userlib/mymem.pc \
+		>$(DESTDIR)$(PREFIX)/lib/pkgconfig/mymem.pc
 
 clean:
 	rm -rf $(BUILD)
