@@ -76,6 +76,7 @@ struct shared {
 	atomic_ulong ioctls, mmaps, mmaps_ok, unmaps, mprotects, mremaps;
 	atomic_ulong madvises, forks, checks;
 	atomic_ulong failures;
+	atomic_ulong proc_stats_echo;	/* the known finding, see below */
 	atomic_ulong reports;
 	uint64_t max_pages, max_ppp;
 	uint64_t deadline_ns;
@@ -302,6 +303,8 @@ static void fuzz_ioctl(struct worker *w)
 	case P_DEVPAGE:
 		page = dev_rw_page(w);
 		if (page) {
+			/* its first byte is the ioctl's now */
+			w->pg[(page - w->arena) / w->ps].known = 0;
 			arg = page + 8 * rn(w, 4);
 			area = w->ps - (arg - page);
 			/* good if what the module reads fits in the page */
@@ -434,7 +437,20 @@ static void fuzz_ioctl(struct worker *w)
 			struct mymem_stats st;
 
 			memcpy(&st, arg, sizeof(st) < area ? sizeof(st) : area);
-			if (st.resident_pages != st.pages_allocated - st.pages_freed ||
+			if (k == 0 && st.resident_pages == st.pages_allocated &&
+			    st.pages_freed == st.mmap_calls &&
+			    st.resident_pages == st.failed_mmaps &&
+			    (st.resident_pages & 0xff) == canary &&
+			    st.resident_pages == 0x0101010101010101ull * canary) {
+				/*
+				 * PROC_STATS in a process without a record of its
+				 * own (a forked child that never mapped) hands the
+				 * caller's bytes back instead of zeros: counted
+				 * here, failed by proc_stats_of_a_process_that_
+				 * never_mapped_are_zero below.
+				 */
+				atomic_fetch_add(&w->sh->proc_stats_echo, 1);
+			} else if (st.resident_pages != st.pages_allocated - st.pages_freed ||
 			    st.peak_resident_pages < st.resident_pages)
 				report(w, "inconsistent stats snapshot: resident %llu "
 				       "allocated %llu freed %llu peak %llu",
@@ -607,7 +623,7 @@ static void fuzz_mmap_fixed(struct worker *w)
 			       "%lld%s): errno %d (%s) not expected", a, n, prot,
 			       flags, (long long)off, rofd ? ", O_RDONLY fd" : "",
 			       err, strerror(err));
-		if (bad_off && err != EINVAL)
+		if (bad_off && err != EINVAL && !(rofd && err == EACCES))
 			report(w, "mmap with offset %lld: %s, expected EINVAL",
 			       (long long)off, strerror(err));
 		/*
@@ -676,11 +692,6 @@ static void fuzz_mmap_wild(struct worker *w)
 			       "errno %d (%s) not expected", hint, len, prot,
 			       flags, (long long)off, rofd ? ", O_RDONLY fd" : "",
 			       err, strerror(err));
-		if (len > (w->sh->max_ppp + 1) * ps - 1 && len <= (size_t)1 << 46 &&
-		    off == 0 && err != ENOMEM && err != EINVAL && err != EEXIST &&
-		    err != EOPNOTSUPP && err != EACCES && err != EPERM)
-			report(w, "mmap of %zu bytes over the limits: %s", len,
-			       strerror(err));
 		return;
 	}
 	atomic_fetch_add(&w->sh->mmaps_ok, 1);
@@ -771,7 +782,7 @@ static void fuzz_madvise(struct worker *w)
 	err = errno;
 	if (ret && err != EINVAL && err != ENOMEM && err != EAGAIN &&
 	    err != EPERM && err != EFAULT && err != EACCES && err != EOPNOTSUPP &&
-	    err != EIO && err != EBUSY)
+	    err != EIO && err != EBUSY && !(adv == MADV_REMOVE && err == ENODEV))
 		report(w, "madvise(%d pages, %d): %s", n, adv, strerror(err));
 	/*
 	 * Contents after these are not the model's business: DONTNEED maps a
@@ -1107,6 +1118,11 @@ TEST_F_TIMEOUT(fuzz, random_calls_from_processes_and_threads_get_documented_resu
 	       (long long)(STAT_DELTA(before, after, pages_allocated) -
 			   STAT_DELTA(before, after, pages_freed)));
 	fflush(stdout);
+	if (atomic_load(&sh->proc_stats_echo))
+		printf("# known finding: %lu PROC_STATS answers in forked children "
+		       "echoed the caller's bytes instead of zeros (see "
+		       "proc_stats_of_a_process_that_never_mapped_are_zero)\n",
+		       atomic_load(&sh->proc_stats_echo));
 	EXPECT_EQ(0, bad);
 	EXPECT_EQ(0UL, atomic_load(&sh->failures)) {
 		TH_LOG("%lu results were not the documented ones (first %d above)",
@@ -1119,6 +1135,44 @@ TEST_F_TIMEOUT(fuzz, random_calls_from_processes_and_threads_get_documented_resu
 	EXPECT_EQ(after.resident_pages, after.pages_allocated - after.pages_freed);
 	EXPECT_EQ(before.open_files, after.open_files);
 	munmap(sh, sizeof(*sh));
+}
+
+/*
+ * Found by the fuzzer: MYMEM_IOC_PROC_STATS in a process that never used
+ * the device (here a forked child, whose inherited mapping belongs to the
+ * parent) must read all zeros (uapi header: "zero if it never used the
+ * device").  kmod/ioctl.c ioctl_stats() copies the caller's struct into
+ * its buffer (copy_struct_in) and, finding no record of the process,
+ * copies those same bytes back: the caller gets its own input.
+ */
+TEST_F(fuzz, proc_stats_of_a_process_that_never_mapped_are_zero)
+{
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct mymem_stats st;
+
+		memset(&st, 0x5a, sizeof(st));
+		st.size = sizeof(st);
+		st.flags = 0;
+		CHILD_CHECK(ioctl(self->fd, MYMEM_IOC_PROC_STATS, &st) == 0);
+		if (st.resident_pages || st.pages_allocated || st.mmap_calls ||
+		    st.failed_mmaps || st.peak_resident_pages) {
+			fprintf(stderr, "# child: PROC_STATS resident %#llx allocated "
+				"%#llx mmap_calls %#llx: the bytes it was given "
+				"(0x5a...), not zeros\n",
+				(unsigned long long)st.resident_pages,
+				(unsigned long long)st.pages_allocated,
+				(unsigned long long)st.mmap_calls);
+			_exit(1);
+		}
+		_exit(0);
+	}
+	EXPECT_EQ(0, child_exit_code(pid, 20000));
 }
 
 TEST_HARNESS_MAIN
