@@ -132,7 +132,7 @@ static size_t pick_size(uint64_t *rng)
 	unsigned int r = xs(rng) % 100;
 
 	if (r < 50)
-		return 1 + xs(rng) % 512;
+		return 3 + xs(rng) % 512;	/* >= 3: three distinct marks */
 	if (r < 80)
 		return 512 + xs(rng) % 16384;
 	if (r < 97)
@@ -587,8 +587,8 @@ TEST_F_TIMEOUT(memcg, over_memory_max_mmap_and_malloc_fail_enomem_nobody_oom_kil
 	ASSERT_LE(0, bystander);
 	if (bystander == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		pipe_get(to_child[0], 200000);	/* wait for EOF */
-		_exit(0);
+		for (;;)
+			pause();		/* until the parent's SIGTERM */
 	}
 	fflush(stdout);
 	fflush(stderr);
@@ -599,6 +599,7 @@ TEST_F_TIMEOUT(memcg, over_memory_max_mmap_and_malloc_fail_enomem_nobody_oom_kil
 		int n = 0, i, fd;
 		void *blocks[4096];
 		int nb = 0;
+		uint64_t t0;
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		snprintf(path, sizeof(path), "%s/cgroup.procs", self->cg);
@@ -607,6 +608,7 @@ TEST_F_TIMEOUT(memcg, over_memory_max_mmap_and_malloc_fail_enomem_nobody_oom_kil
 		fd = mymem_open();
 		CHILD_CHECK(fd >= 0);
 		/* 1 MiB at a time, up to 4 x memory.max */
+		t0 = now_ms();
 		for (n = 0; n < 4 * CG_MAX_MB; n++) {
 			maps[n] = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE,
 				       MAP_PRIVATE, fd, 0);
@@ -617,6 +619,8 @@ TEST_F_TIMEOUT(memcg, over_memory_max_mmap_and_malloc_fail_enomem_nobody_oom_kil
 		CHILD_CHECK(n < 4 * CG_MAX_MB);		/* the limit was hit */
 		CHILD_CHECK(errno == ENOMEM);
 		CHILD_CHECK(n >= CG_MAX_MB / 4);	/* and not at once */
+		fprintf(stderr, "# child: %d MiB mapped, the next mmap failed "
+			"ENOMEM; %llu ms\n", n, (unsigned long long)(now_ms() - t0));
 		pipe_put(to_parent[1], (char)n);	/* parent reads memory.current */
 		CHILD_CHECK(pipe_get(to_child[0], WAIT_MS) == 'c');
 		for (i = 0; i < n; i++)
@@ -641,7 +645,7 @@ TEST_F_TIMEOUT(memcg, over_memory_max_mmap_and_malloc_fail_enomem_nobody_oom_kil
 		free(blocks[0]);
 		_exit(0);
 	}
-	msg = pipe_get(to_parent[0], WAIT_MS);
+	msg = pipe_get(to_parent[0], 3 * WAIT_MS);
 	ASSERT_LT(0, msg) TH_LOG("the child did not reach the limit");
 	ASSERT_EQ(0, cg_read(self->cg, "memory.current", &current));
 	printf("# cgroup memory.max %d MiB: mmap of 1 MiB pieces failed with "
@@ -655,9 +659,11 @@ TEST_F_TIMEOUT(memcg, over_memory_max_mmap_and_malloc_fail_enomem_nobody_oom_kil
 	printf("# malloc(64 KiB) in the cgroup: NULL/ENOMEM after %d MiB\n", msg);
 	code = child_exit_code(pid, WAIT_MS);
 	EXPECT_EQ(0, code) TH_LOG("the child ended with %d (-9: OOM-killed?)", code);
-	close(to_child[1]);
+	/* the bystander is still alive: SIGTERM is the first signal it gets */
+	EXPECT_EQ(0, waitpid(bystander, NULL, WNOHANG));
+	kill(bystander, SIGTERM);
 	bystander_code = child_exit_code(bystander, WAIT_MS);
-	EXPECT_EQ(0, bystander_code);
+	EXPECT_EQ(-SIGTERM, bystander_code);
 	oom_kill = cg_event(self->cg, "oom_kill");
 	EXPECT_EQ(oom_before, oom_kill);
 	EXPECT_EQ(vm_oom_before, vmstat("oom_kill")) TH_LOG("someone was OOM-killed");
@@ -670,6 +676,7 @@ TEST_F_TIMEOUT(memcg, over_memory_max_mmap_and_malloc_fail_enomem_nobody_oom_kil
 	close(to_parent[0]);
 	close(to_parent[1]);
 	close(to_child[0]);
+	close(to_child[1]);
 }
 
 /* ------------------------------------------------------ unprivileged user */
