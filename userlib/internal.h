@@ -75,11 +75,19 @@ struct block {
 
 extern MM_HIDDEN uint64_t mm_cookie;
 
+/* The tag sits in the top 8 bits of this; the rest is noise.  Its lowest
+ * bit is always set, so a zeroed header (a merged block, calloc'ed bytes)
+ * never carries a valid tag. */
+static inline size_t mm_tag_raw(const void *b)
+{
+	return (size_t)(((uint64_t)(uintptr_t)b ^ mm_cookie) * 0x9E3779B97F4A7C15ull) |
+	       ((size_t)1 << 56);
+}
 static inline size_t mm_tag(const void *b)
 {
-	uint64_t x = ((uint64_t)(uintptr_t)b ^ mm_cookie) * 0x9E3779B97F4A7C15ull;
-	return (size_t)(x & B_TAG_MASK);
+	return mm_tag_raw(b) & B_TAG_MASK;
 }
+_Static_assert(B_TAG_MASK == ~(size_t)0 << 56, "tag: the top 8 bits");
 
 static inline size_t blk_head(const struct block *b)
 {
@@ -192,6 +200,7 @@ static inline struct block *seg_sentinel(const struct segment *s)
 }
 
 /* segment.c */
+#define MM_SEGMAP_FAR	255	/* segmap value: at least 254 chunks from the start */
 extern MM_HIDDEN _Atomic uint8_t mm_segmap[(size_t)1 << (MM_ADDR_BITS - MM_CHUNK_SHIFT)];
 MM_HIDDEN struct segment *seg_lookup_far(uintptr_t a);
 
@@ -213,9 +222,9 @@ static inline struct segment *seg_lookup(const void *p)
 	if (MM_UNLIKELY(a >> MM_ADDR_BITS))
 		return NULL;
 	v = atomic_load_explicit(&mm_segmap[a >> MM_CHUNK_SHIFT], memory_order_acquire);
-	if (MM_LIKELY(v == 1))
-		return seg_check((struct segment *)(a & ~(uintptr_t)(MM_CHUNK - 1)), a);
-	return v == 2 ? seg_lookup_far(a) : NULL;
+	if (MM_LIKELY(v != 0 && v != MM_SEGMAP_FAR))
+		return seg_check((struct segment *)(((a >> MM_CHUNK_SHIFT) - (v - 1)) << MM_CHUNK_SHIFT), a);
+	return v ? seg_lookup_far(a) : NULL;
 }
 MM_HIDDEN void seg_map_set(void *base, size_t len, bool on);
 MM_HIDDEN struct segment *seg_create(struct arena *a, size_t min_block);
@@ -303,8 +312,16 @@ extern MM_HIDDEN struct segment *mm_huge_list;
 
 /* ---- thread caches (thread_cache.c) -------------------------------------- */
 
-#define TC_BINS		32	/* block sizes 32 .. 32 + 31*16 = 528 */
+/*
+ * Bin i holds free blocks of exactly 32 + 16 i bytes (requests up to
+ * TC_MAX_REQ), parked LIFO and marked B_CACHED.  The operations the cache
+ * serves are counted per bin: the bin gives the size, so the fast paths
+ * update the bin's count (and free one more counter); the statistics
+ * multiply out.
+ */
+#define TC_BINS		61	/* block sizes 32 .. 32 + 60*16 = 1008 */
 #define TC_MAX_BS	(MM_MIN_BLOCK + (TC_BINS - 1) * MM_ALIGN)
+#define TC_MAX_REQ	(TC_MAX_BS - MM_HDR)
 
 struct counters {
 	_Atomic uint64_t alloc_count, free_count, alloc_bytes, free_bytes;
@@ -317,22 +334,65 @@ static inline void ctr_add(_Atomic uint64_t *c, uint64_t v)
 			      memory_order_relaxed);
 }
 
+/* The same for plain fields that other threads only read. */
+#define OWNER_ADD(field, v) \
+	__atomic_store_n(&(field), __atomic_load_n(&(field), __ATOMIC_RELAXED) + (v), __ATOMIC_RELAXED)
+
 struct tcache {
 	struct block *bin[TC_BINS];
-	uint16_t count[TC_BINS];
-	struct counters ctr;
+	uint32_t count[TC_BINS];
+	uint64_t nfree[TC_BINS];	/* frees parked in bin i */
+	/* blocks put in bin i by refills, taken out by flushes: the mallocs
+	 * served from it are refilled + nfree - flushed - count */
+	uint64_t refilled[TC_BINS], flushed[TC_BINS];
+	struct counters ctr;		/* this thread's other operations */
 	struct tcache *next, *prev;	/* all live caches */
 };
 
-/* Both count the operation themselves when they succeed. */
-MM_HIDDEN void *tc_malloc(size_t bs);		/* NULL: use the slow path */
-MM_HIDDEN bool tc_free(struct block *b, size_t bs);	/* false: use the slow path */
+static inline size_t tc_bin_size(unsigned i) { return MM_MIN_BLOCK + (size_t)i * MM_ALIGN; }
+static inline unsigned tc_bin_of(size_t bs) { return (unsigned)(bs >> 4) - 2; }
+
+/* The calling thread's cache, NULL until its first small request and
+ * while it registers its exit handler (initial-exec TLS: one load). */
+extern MM_HIDDEN __thread struct tcache *mm_t_tc __attribute__((tls_model("initial-exec")));
+extern MM_HIDDEN const uint8_t tc_limit[TC_BINS];
+
+MM_HIDDEN void *tc_malloc_slow(size_t n);	/* NULL: use the arena path */
+MM_HIDDEN void tc_flush_bin(struct tcache *tc, unsigned i);
 MM_HIDDEN struct tcache *tc_current(void);	/* NULL when not active */
 MM_HIDDEN void tc_flush_current(void);
 MM_HIDDEN void tc_sum(struct counters *out, uint64_t *held_bytes, uint64_t *held_blocks);
 MM_HIDDEN void tc_atfork_prepare(void);
 MM_HIDDEN void tc_atfork_parent(void);
 MM_HIDDEN void tc_atfork_child(void);
+
+/* Park in-use block b (head word h, size bin i) in the cache; a full bin
+ * sends its older half back to the heap. */
+static inline void tc_push(struct tcache *tc, struct block *b, size_t h, unsigned i)
+{
+	uint32_t c = tc->count[i] + 1;
+
+	blk_set_head_raw(b, h | B_CACHED);
+	b->next_free = tc->bin[i];
+	tc->bin[i] = b;
+	OWNER_ADD(tc->nfree[i], 1);
+	__atomic_store_n(&tc->count[i], c, __ATOMIC_RELAXED);
+	if (MM_UNLIKELY(c > tc_limit[i]))
+		tc_flush_bin(tc, i);
+}
+
+/* Take a block from bin i, or NULL. */
+static inline void *tc_pop(struct tcache *tc, unsigned i)
+{
+	struct block *b = tc->bin[i];
+
+	if (MM_UNLIKELY(!b))
+		return NULL;
+	tc->bin[i] = b->next_free;
+	__atomic_store_n(&tc->count[i], tc->count[i] - 1, __ATOMIC_RELAXED);
+	blk_set_head_raw(b, blk_head(b) & ~B_CACHED);
+	return blk_payload(b);
+}
 
 /* Counters of operations made without a thread cache (shared, atomic). */
 extern MM_HIDDEN struct counters mm_shared_ctr;

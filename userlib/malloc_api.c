@@ -70,12 +70,6 @@ __attribute__((constructor)) static void mm_ctor(void)
 	__atomic_store_n(&mm_ctor_done, true, __ATOMIC_RELEASE);
 }
 
-static inline bool small_and_ready(size_t n)
-{
-	return n <= TC_MAX_BS - MM_HDR &&
-	       atomic_load_explicit(&mm_init_state, memory_order_acquire) == 2;
-}
-
 static void *mm_alloc(size_t n, size_t align, bool zero)
 {
 	struct arena *a;
@@ -109,15 +103,26 @@ static void *mm_alloc(size_t n, size_t align, bool zero)
 	return p;
 }
 
+static MM_NOINLINE void *malloc_slow(size_t n)
+{
+	void *p = tc_malloc_slow(n);
+
+	return p ? p : mm_alloc(n, MM_ALIGN, false);
+}
+
+/* The fast path: a pop from the thread cache's bin, nothing else. */
 API void *malloc(size_t n)
 {
-	if (MM_LIKELY(small_and_ready(n))) {
-		void *p = tc_malloc(mm_block_size(n));
+	struct tcache *tc = mm_t_tc;
+	size_t i = (n - 1) >> 4;	/* n == 0 wraps: slow path */
+
+	if (MM_LIKELY(i < TC_BINS && tc != NULL && mm_policy() == MYMEM_POLICY_FAST)) {
+		void *p = tc_pop(tc, (unsigned)i);
 
 		if (MM_LIKELY(p != NULL))
 			return p;
 	}
-	return mm_alloc(n, MM_ALIGN, false);
+	return malloc_slow(n);
 }
 
 static MM_NOINLINE __attribute__((noreturn)) void not_ours(const char *fn, void *p)
@@ -125,15 +130,16 @@ static MM_NOINLINE __attribute__((noreturn)) void not_ours(const char *fn, void 
 	mm_fatal(fn, p, "invalid pointer: not allocated by mymem, or already freed");
 }
 
-API void free(void *p)
+/* Everything free() does not settle inline: large and huge blocks, the
+ * first free of a thread, other policies, and every kind of misuse. */
+static MM_NOINLINE void free_slow(void *p)
 {
 	struct segment *s;
 	struct block *b;
+	struct tcache *tc;
 	size_t bs;
 	int e;
 
-	if (!p)
-		return;
 	s = seg_lookup(p);
 	if (MM_UNLIKELY(!s))
 		not_ours("free", p);
@@ -147,8 +153,10 @@ API void free(void *p)
 	b = blk_of(p);
 	mm_validate_inuse("free", s, b);
 	bs = blk_size(b);
-	if (MM_LIKELY(bs <= TC_MAX_BS) && MM_LIKELY(tc_free(b, bs)))
-		return;		/* touches no errno */
+	if (bs <= TC_MAX_BS && (tc = tc_current()) != NULL) {
+		tc_push(tc, b, blk_head(b), tc_bin_of(bs));
+		return;
+	}
 	e = errno;		/* trimming may call into the kernel */
 	mm_count_free(bs - MM_HDR);
 	{
@@ -160,6 +168,53 @@ API void free(void *p)
 		mm_unlock(&a->lock);
 	}
 	errno = e;
+}
+
+/*
+ * The fast path: find the segment (one byte-map load), check the header
+ * (tag, no flags, a cacheable size, the boundary tag at its end agrees)
+ * and push the block on the cache's bin.  Anything unusual goes to
+ * free_slow, which checks everything again and names what is wrong.
+ */
+API void free(void *p)
+{
+	uintptr_t a = (uintptr_t)p, off;
+	struct segment *s;
+	struct tcache *tc = mm_t_tc;
+	struct block *b;
+	size_t h, bs, committed;
+	unsigned v;
+
+	if (MM_UNLIKELY(a >> MM_ADDR_BITS) || MM_UNLIKELY(tc == NULL))
+		goto slow;
+	v = atomic_load_explicit(&mm_segmap[a >> MM_CHUNK_SHIFT], memory_order_relaxed);
+	if (MM_UNLIKELY((uint8_t)(v - 1) >= MM_SEGMAP_FAR - 1))
+		goto slow;		/* 0: not ours; MM_SEGMAP_FAR: huge */
+	s = (struct segment *)(((a >> MM_CHUNK_SHIFT) + 1 - v) << MM_CHUNK_SHIFT);
+	if (MM_UNLIKELY(s->magic != SEG_MAGIC_HEAP))
+		goto slow;
+	/* The header must be aligned and lie in committed memory before we
+	 * read it. */
+	off = a - (uintptr_t)s;
+	committed = seg_committed(s);
+	if (MM_UNLIKELY(off - (MM_SEG_HDR + MM_HDR) >= committed - (MM_SEG_HDR + 2 * MM_HDR) ||
+			(a & (MM_ALIGN - 1))))
+		goto slow;
+	b = blk_of(p);
+	h = blk_head(b);
+	/* Tag of this address, no flag (free, cached, huge) set. */
+	if (MM_UNLIKELY(((h ^ mm_tag_raw(b)) >> 56) | (h & B_FLAGS)))
+		goto slow;
+	bs = h & B_SIZE_MASK;
+	if (MM_UNLIKELY(bs - MM_MIN_BLOCK > TC_MAX_BS - MM_MIN_BLOCK || off + bs > committed ||
+			((struct block *)((char *)b + bs))->prev_size != bs ||
+			mm_policy() != MYMEM_POLICY_FAST))
+		goto slow;
+	tc_push(tc, b, h, tc_bin_of(bs));
+	return;			/* touches no errno: tc_flush_bin keeps it */
+slow:
+	if (p)
+		free_slow(p);
 }
 
 API void cfree(void *p)
@@ -175,9 +230,14 @@ API void *calloc(size_t n, size_t m)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (MM_LIKELY(small_and_ready(t))) {
-		void *p = tc_malloc(mm_block_size(t));
+	if (t <= TC_MAX_REQ) {
+		struct tcache *tc = mm_t_tc;
+		void *p = NULL;
 
+		if (t && tc != NULL && mm_policy() == MYMEM_POLICY_FAST)
+			p = tc_pop(tc, (unsigned)((t - 1) >> 4));
+		if (!p)
+			p = tc_malloc_slow(t);
 		if (p)
 			return memset(p, 0, t);
 	}

@@ -8,8 +8,9 @@
  * them.  The committed part always ends with a sentinel header, so growing
  * turns the old sentinel into a free block (coalesced with a free top) and
  * trimming moves the sentinel down.  The segment map has one byte per
- * 4 MiB of address space (32 MiB of .bss, touched sparsely): 1 where a
- * segment starts, 2 where one continues.
+ * 4 MiB of address space (32 MiB of .bss, touched sparsely): 0 where no
+ * segment is, else 1 + the distance in chunks to the start of the segment
+ * (capped at MM_SEGMAP_FAR), so one load finds the header of any pointer.
  */
 #include <string.h>
 
@@ -27,22 +28,28 @@ void seg_map_set(void *base, size_t len, bool on)
 	uintptr_t first = (uintptr_t)base >> MM_CHUNK_SHIFT;
 	uintptr_t last = ((uintptr_t)base + len - 1) >> MM_CHUNK_SHIFT;
 
-	for (uintptr_t i = first; i <= last; i++)
-		atomic_store_explicit(&mm_segmap[i], on ? (i == first ? 1 : 2) : 0,
+	for (uintptr_t i = first; i <= last; i++) {
+		uintptr_t d = i - first + 1;
+
+		atomic_store_explicit(&mm_segmap[i],
+				      on ? (uint8_t)(d < MM_SEGMAP_FAR ? d : MM_SEGMAP_FAR) : 0,
 				      memory_order_release);
+	}
 }
 
-/* Slow part of seg_lookup(): p lies past the first 4 MiB of a segment. */
+/* Slow part of seg_lookup(): p lies MM_SEGMAP_FAR - 1 chunks or more past
+ * its segment's start (huge segments only); hop back in such strides. */
 struct segment *seg_lookup_far(uintptr_t a)
 {
 	uintptr_t i = a >> MM_CHUNK_SHIFT;
 	uint8_t v;
 
-	while ((v = atomic_load_explicit(&mm_segmap[i], memory_order_acquire)) == 2 && i > 0)
-		i--;
-	if (v != 1)
+	while ((v = atomic_load_explicit(&mm_segmap[i], memory_order_acquire)) == MM_SEGMAP_FAR &&
+	       i >= MM_SEGMAP_FAR - 1)
+		i -= MM_SEGMAP_FAR - 1;
+	if (v == 0 || v == MM_SEGMAP_FAR)
 		return NULL;
-	return seg_check((struct segment *)(i << MM_CHUNK_SHIFT), a);
+	return seg_check((struct segment *)((i - (v - 1)) << MM_CHUNK_SHIFT), a);
 }
 
 static void list_insert(struct arena *a, struct segment *s)

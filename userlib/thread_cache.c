@@ -2,12 +2,14 @@
 /*
  * thread_cache.c - per-thread caches of small free blocks.
  *
- * With the fast policy, a thread keeps up to TC_MAX_COUNT freed blocks of
- * each small size (32 .. 528 bytes) in a LIFO list and reuses them without
- * taking any lock; misses refill a few blocks at once under the arena lock,
- * and a full list sends half of itself back to the blocks' own arenas.
- * A cached block stays "in use" for the heap, marked B_CACHED, so freeing
- * it again is caught as a double free.
+ * With the fast policy, a thread keeps up to tc_limit[i] freed blocks of
+ * each small size (32 .. 1008 bytes, 976 blocks at most in all) in a LIFO
+ * list and reuses them without taking any lock (malloc_api.c inlines
+ * tc_pop and tc_push).  A miss carves half a bin's worth of blocks out of
+ * one heap block under a single lock acquisition; a full list sends its
+ * older half back to the blocks' own arenas.  A cached block stays "in
+ * use" for the heap, marked B_CACHED, so freeing it again is caught as a
+ * double free.
  *
  * Each cache lives in memory from the page source and is linked on a global
  * list (statistics add up the caches' counters).  It is set up at a
@@ -17,19 +19,24 @@
  * then in state "initializing" and such calls bypass it.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <string.h>
 
 #include "internal.h"
 #include "pagesource.h"
 
-#define TC_MAX_COUNT	16
-#define TC_REFILL	6
-#define TLS_IE		__attribute__((tls_model("initial-exec")))
+/* Blocks a bin may hold: fewer of the larger sizes; 15 * 32 + 16 * 16 +
+ * 30 * 8 = 976 in all, so one thread never parks more than that. */
+#define LIMIT_OF(i)	((i) < 15 ? 32 : (i) < 31 ? 16 : 8)
+#define L4(i)	LIMIT_OF(i), LIMIT_OF(i + 1), LIMIT_OF(i + 2), LIMIT_OF(i + 3)
+#define L16(i)	L4(i), L4(i + 4), L4(i + 8), L4(i + 12)
+const uint8_t tc_limit[TC_BINS] = { L16(0), L16(16), L16(32), L4(48), L4(52), L4(56),
+				    LIMIT_OF(60) };
+_Static_assert(TC_BINS == 61, "tc_limit initialiser");
 
+__thread struct tcache *mm_t_tc __attribute__((tls_model("initial-exec")));
+static __thread int t_state __attribute__((tls_model("initial-exec")));
 enum { TC_NONE, TC_INIT, TC_ACTIVE, TC_OFF };
-
-static __thread struct tcache *t_tc TLS_IE;
-static __thread int t_state TLS_IE;
 
 static mm_lock_t tc_lock = MM_LOCK_INIT;	/* list, pool, retired counters */
 static struct tcache *tc_list, *tc_pool;
@@ -44,18 +51,47 @@ extern int __cxa_thread_atexit_impl(void (*)(void *), void *, void *);
 
 static void tc_flush_bins(struct tcache *tc, unsigned keep);
 
+/* A cache's counters, its per-bin ones multiplied out (tc_lock held). */
+static void tc_counters(struct tcache *tc, struct counters *out)
+{
+	uint64_t ac, fc, ab, fb;
+
+	ac = atomic_load_explicit(&tc->ctr.alloc_count, memory_order_relaxed);
+	fc = atomic_load_explicit(&tc->ctr.free_count, memory_order_relaxed);
+	ab = atomic_load_explicit(&tc->ctr.alloc_bytes, memory_order_relaxed);
+	fb = atomic_load_explicit(&tc->ctr.free_bytes, memory_order_relaxed);
+	for (unsigned i = 0; i < TC_BINS; i++) {
+		uint64_t nf = __atomic_load_n(&tc->nfree[i], __ATOMIC_RELAXED);
+		uint64_t na = __atomic_load_n(&tc->refilled[i], __ATOMIC_RELAXED) + nf -
+			      __atomic_load_n(&tc->flushed[i], __ATOMIC_RELAXED) -
+			      __atomic_load_n(&tc->count[i], __ATOMIC_RELAXED);
+
+		ac += na;
+		fc += nf;
+		ab += na * (tc_bin_size(i) - MM_HDR);
+		fb += nf * (tc_bin_size(i) - MM_HDR);
+	}
+	atomic_store_explicit(&out->alloc_count, ac, memory_order_relaxed);
+	atomic_store_explicit(&out->free_count, fc, memory_order_relaxed);
+	atomic_store_explicit(&out->alloc_bytes, ab, memory_order_relaxed);
+	atomic_store_explicit(&out->free_bytes, fb, memory_order_relaxed);
+}
+
 static void tc_exit(void *arg)
 {
 	struct tcache *tc = arg;
 
+	struct counters c;
+
 	t_state = TC_OFF;
-	t_tc = NULL;
+	mm_t_tc = NULL;
 	tc_flush_bins(tc, 0);
 	mm_lock(&tc_lock);
-	ctr_add(&retired.alloc_count, atomic_load(&tc->ctr.alloc_count));
-	ctr_add(&retired.free_count, atomic_load(&tc->ctr.free_count));
-	ctr_add(&retired.alloc_bytes, atomic_load(&tc->ctr.alloc_bytes));
-	ctr_add(&retired.free_bytes, atomic_load(&tc->ctr.free_bytes));
+	tc_counters(tc, &c);
+	ctr_add(&retired.alloc_count, atomic_load(&c.alloc_count));
+	ctr_add(&retired.free_count, atomic_load(&c.free_count));
+	ctr_add(&retired.alloc_bytes, atomic_load(&c.alloc_bytes));
+	ctr_add(&retired.free_bytes, atomic_load(&c.free_bytes));
 	if (tc->prev)
 		tc->prev->next = tc->next;
 	else
@@ -117,66 +153,86 @@ static MM_NOINLINE struct tcache *tc_setup(void)
 		t_state = TC_OFF;
 		return NULL;
 	}
-	t_tc = tc;
 	t_state = TC_INIT;	/* calloc from the registration bypasses us */
 	__cxa_thread_atexit_impl(tc_exit, tc, &__dso_handle);
 	t_state = TC_ACTIVE;
+	mm_t_tc = tc;
 	return tc;
 }
 
 struct tcache *tc_current(void)
 {
 	if (MM_LIKELY(t_state == TC_ACTIVE))
-		return mm_policy() == MYMEM_POLICY_FAST ? t_tc : NULL;
+		return mm_policy() == MYMEM_POLICY_FAST ? mm_t_tc : NULL;
 	if (t_state == TC_NONE)
 		return tc_setup();
 	return NULL;
 }
 
-static inline unsigned bin_of(size_t bs) { return (unsigned)(bs >> 4) - 2; }
-
-void *tc_malloc(size_t bs)
+/*
+ * A miss in bin i: carve the caller's block and half a bin's worth more
+ * out of one heap block, under one lock.  The carved blocks tile the heap
+ * block exactly; what the split left over (< MM_MIN_BLOCK) stays on the
+ * caller's block.
+ */
+static void *tc_refill(struct tcache *tc, unsigned i)
 {
-	struct tcache *tc = tc_current();
-	unsigned i = bin_of(bs);
-	struct block *b, *first;
-	struct arena *a;
+	size_t bs = tc_bin_size(i), total;
+	unsigned k = tc_limit[i] / 2 + 1;
+	struct arena *a = arena_get_locked();
+	struct block *big, *b, *prev;
+	struct segment *s;
 
-	if (MM_UNLIKELY(!tc))
-		return NULL;
-	b = tc->bin[i];
-	if (MM_LIKELY(b)) {
-		tc->bin[i] = b->next_free;
-		__atomic_store_n(&tc->count[i], (uint16_t)(tc->count[i] - 1), __ATOMIC_RELAXED);
-		blk_set_head_raw(b, blk_head(b) & ~B_CACHED);
+	big = heap_alloc(a, bs * k, MM_ALIGN, NULL);
+	if (!big) {
+		big = heap_alloc(a, bs, MM_ALIGN, NULL);
+		mm_unlock(&a->lock);
+		if (!big)
+			return NULL;
 		ctr_add(&tc->ctr.alloc_count, 1);
-		ctr_add(&tc->ctr.alloc_bytes, bs - MM_HDR);
-		return blk_payload(b);
+		ctr_add(&tc->ctr.alloc_bytes, blk_size(big) - MM_HDR);
+		return blk_payload(big);
 	}
-	/* Refill: one block for the caller, a few more for later. */
-	a = arena_get_locked();
-	first = heap_alloc(a, bs, MM_ALIGN, NULL);
-	if (first && blk_size(first) == bs) {
-		for (int n = 1; n < TC_REFILL; n++) {
-			b = heap_alloc(a, bs, MM_ALIGN, NULL);
-			if (!b)
-				break;
-			if (blk_size(b) != bs) {
-				heap_free(a, seg_lookup(b), b);
-				break;
-			}
-			blk_set(b, bs, B_CACHED);
-			b->next_free = tc->bin[i];
-			tc->bin[i] = b;
-			__atomic_store_n(&tc->count[i], (uint16_t)(tc->count[i] + 1), __ATOMIC_RELAXED);
-		}
+	total = blk_size(big);
+	s = seg_lookup(big);
+	a->used_blocks += k - 1;
+	/* The caller's block first, then k - 1 cached ones above it. */
+	blk_set(big, total - (k - 1) * bs, 0);
+	prev = big;
+	for (unsigned n = 1; n < k; n++) {
+		b = blk_next(prev);
+		b->prev_size = blk_size(prev);
+		blk_set(b, bs, B_CACHED);
+		prev = b;
 	}
+	blk_next(prev)->prev_size = bs;
+	(void)s;
 	mm_unlock(&a->lock);
-	if (!first)
-		return NULL;
+	/* Push them lowest address last, so they are handed out in order. */
+	for (b = prev; b != big; b = blk_prev(b)) {
+		b->next_free = tc->bin[i];
+		tc->bin[i] = b;
+	}
+	OWNER_ADD(tc->refilled[i], k - 1);
+	__atomic_store_n(&tc->count[i], tc->count[i] + k - 1, __ATOMIC_RELAXED);
 	ctr_add(&tc->ctr.alloc_count, 1);
-	ctr_add(&tc->ctr.alloc_bytes, blk_size(first) - MM_HDR);
-	return blk_payload(first);
+	ctr_add(&tc->ctr.alloc_bytes, blk_size(big) - MM_HDR);
+	return blk_payload(big);
+}
+
+void *tc_malloc_slow(size_t n)
+{
+	struct tcache *tc;
+	unsigned i = tc_bin_of(mm_block_size(n));
+	void *p;
+
+	if (n > TC_MAX_REQ || atomic_load_explicit(&mm_init_state, memory_order_acquire) != 2)
+		return NULL;
+	tc = tc_current();
+	if (!tc)
+		return NULL;
+	p = tc_pop(tc, i);
+	return p ? p : tc_refill(tc, i);
 }
 
 /* Give all but keep blocks of each bin back to their arenas. */
@@ -191,7 +247,8 @@ static void tc_flush_bins(struct tcache *tc, unsigned keep)
 			struct arena *a = s->arena;
 
 			tc->bin[i] = b->next_free;
-			__atomic_store_n(&tc->count[i], (uint16_t)(tc->count[i] - 1), __ATOMIC_RELAXED);
+			OWNER_ADD(tc->flushed[i], 1);
+			__atomic_store_n(&tc->count[i], tc->count[i] - 1, __ATOMIC_RELAXED);
 			if (a != locked) {
 				if (locked)
 					mm_unlock(&locked->lock);
@@ -206,59 +263,49 @@ static void tc_flush_bins(struct tcache *tc, unsigned keep)
 		mm_unlock(&locked->lock);
 }
 
-bool tc_free(struct block *b, size_t bs)
+/* Bin i overflowed: send the older half back, keep the hot head.  Called
+ * from free's fast path, which must leave errno alone: trimming may not. */
+void tc_flush_bin(struct tcache *tc, unsigned i)
 {
-	struct tcache *tc = tc_current();
-	unsigned i = bin_of(bs);
+	unsigned k = tc_limit[i] / 2;
+	struct block *keep = tc->bin[i], *rest;
+	struct arena *locked = NULL;
+	int e = errno;
 
-	if (MM_UNLIKELY(!tc))
-		return false;
-	blk_set_head_raw(b, blk_head(b) | B_CACHED);
-	b->next_free = tc->bin[i];
-	tc->bin[i] = b;
-	ctr_add(&tc->ctr.free_count, 1);
-	ctr_add(&tc->ctr.free_bytes, bs - MM_HDR);
-	__atomic_store_n(&tc->count[i], (uint16_t)(tc->count[i] + 1), __ATOMIC_RELAXED);
-	if (MM_UNLIKELY(tc->count[i] > TC_MAX_COUNT)) {
-		/* Send the older half back, keep the hot head. */
-		struct block *keep = b, *rest;
-		unsigned k = TC_MAX_COUNT / 2;
-		struct arena *locked = NULL;
+	for (unsigned n = 1; n < k; n++)
+		keep = keep->next_free;
+	rest = keep->next_free;
+	keep->next_free = NULL;
+	OWNER_ADD(tc->flushed[i], tc->count[i] - k);
+	__atomic_store_n(&tc->count[i], k, __ATOMIC_RELAXED);
+	while (rest) {
+		struct block *nb = rest->next_free;
+		struct segment *s = seg_lookup(rest);
 
-		for (unsigned n = 1; n < k; n++)
-			keep = keep->next_free;
-		rest = keep->next_free;
-		keep->next_free = NULL;
-		__atomic_store_n(&tc->count[i], (uint16_t)k, __ATOMIC_RELAXED);
-		while (rest) {
-			struct block *nb = rest->next_free;
-			struct segment *s = seg_lookup(rest);
-
-			if (s->arena != locked) {
-				if (locked)
-					mm_unlock(&locked->lock);
-				locked = s->arena;
-				mm_lock(&locked->lock);
-			}
-			blk_set_head_raw(rest, blk_head(rest) & ~B_CACHED);
-			heap_free(locked, s, rest);
-			rest = nb;
+		if (s->arena != locked) {
+			if (locked)
+				mm_unlock(&locked->lock);
+			locked = s->arena;
+			mm_lock(&locked->lock);
 		}
-		if (locked)
-			mm_unlock(&locked->lock);
+		blk_set_head_raw(rest, blk_head(rest) & ~B_CACHED);
+		heap_free(locked, s, rest);
+		rest = nb;
 	}
-	return true;
+	if (locked)
+		mm_unlock(&locked->lock);
+	errno = e;
 }
 
 void tc_flush_current(void)
 {
-	if (t_state == TC_ACTIVE && t_tc)
-		tc_flush_bins(t_tc, 0);
+	if (t_state == TC_ACTIVE && mm_t_tc)
+		tc_flush_bins(mm_t_tc, 0);
 }
 
 void mm_count_alloc(size_t usable)
 {
-	struct counters *c = t_state == TC_ACTIVE ? &t_tc->ctr : NULL;
+	struct counters *c = t_state == TC_ACTIVE ? &mm_t_tc->ctr : NULL;
 
 	if (c) {
 		ctr_add(&c->alloc_count, 1);
@@ -271,7 +318,7 @@ void mm_count_alloc(size_t usable)
 
 void mm_count_free(size_t usable)
 {
-	struct counters *c = t_state == TC_ACTIVE ? &t_tc->ctr : NULL;
+	struct counters *c = t_state == TC_ACTIVE ? &mm_t_tc->ctr : NULL;
 
 	if (c) {
 		ctr_add(&c->free_count, 1);
@@ -292,15 +339,18 @@ void tc_sum(struct counters *out, uint64_t *held_bytes, uint64_t *held_blocks)
 	ab = atomic_load(&retired.alloc_bytes) + atomic_load(&mm_shared_ctr.alloc_bytes);
 	fb = atomic_load(&retired.free_bytes) + atomic_load(&mm_shared_ctr.free_bytes);
 	for (struct tcache *tc = tc_list; tc; tc = tc->next) {
-		ac += atomic_load_explicit(&tc->ctr.alloc_count, memory_order_relaxed);
-		fc += atomic_load_explicit(&tc->ctr.free_count, memory_order_relaxed);
-		ab += atomic_load_explicit(&tc->ctr.alloc_bytes, memory_order_relaxed);
-		fb += atomic_load_explicit(&tc->ctr.free_bytes, memory_order_relaxed);
+		struct counters c;
+
+		tc_counters(tc, &c);
+		ac += atomic_load_explicit(&c.alloc_count, memory_order_relaxed);
+		fc += atomic_load_explicit(&c.free_count, memory_order_relaxed);
+		ab += atomic_load_explicit(&c.alloc_bytes, memory_order_relaxed);
+		fb += atomic_load_explicit(&c.free_bytes, memory_order_relaxed);
 		for (unsigned i = 0; i < TC_BINS; i++) {
 			uint64_t n = __atomic_load_n(&tc->count[i], __ATOMIC_RELAXED);
 
 			hn += n;
-			hb += n * (MM_MIN_BLOCK + i * MM_ALIGN);
+			hb += n * tc_bin_size(i);
 		}
 	}
 	mm_unlock(&tc_lock);
@@ -325,6 +375,6 @@ void tc_atfork_child(void)
 	 * A thread caught between counting an operation and doing it left
 	 * the counters off by its block: recount from the heap when asked.
 	 */
-	if (tc_list && (tc_list->next || tc_list != t_tc))
+	if (tc_list && (tc_list->next || tc_list != mm_t_tc))
 		atomic_store(&mm_stats_rebase, true);
 }
