@@ -91,6 +91,7 @@ struct page_state {
 	unsigned char known;	/* first byte == seed */
 	unsigned char seed;
 	unsigned char dontfork;	/* MADV_DONTFORK (maybe) applied: absent in a child */
+	uint32_t hist;		/* last four operations on the page (op codes) */
 };
 
 struct worker {
@@ -151,6 +152,63 @@ static void report(struct worker *w, const char *fmt, ...)
 	line[n++] = '\n';
 	if (write(2, line, n) < 0)
 		return;
+}
+
+/* Operation codes kept in page_state.hist, for the report of a crash. */
+enum { H_MAP = 1, H_UNMAP, H_PROT, H_ADV, H_SHRINK, H_GROW, H_WRITE, H_IOARG,
+       H_FAILMAP, H_FORK };
+static const char hist_names[] = "?MUPASGWIFK";
+
+static void hist(struct worker *w, int p, int n, unsigned int op, unsigned int arg)
+{
+	int i;
+
+	for (i = p; i < p + n && i < ARENA_PAGES; i++)
+		w->pg[i].hist = w->pg[i].hist << 8 | (op & 0xf) | (arg & 0xf) << 4;
+}
+
+/* The process's workers, for the SIGSEGV/SIGBUS report. */
+static struct worker *g_workers;
+static int g_nworkers;
+
+static void crash_report(int sig, siginfo_t *si, void *uc)
+{
+	char line[300];
+	char *a = si->si_addr;
+	int i, n;
+
+	(void)uc;
+	for (i = 0; i < g_nworkers; i++) {
+		struct worker *w = &g_workers[i];
+
+		if (w->arena && a >= w->arena && a < w->arena + ARENA_PAGES * w->ps) {
+			int p = (a - w->arena) / w->ps, k;
+			struct page_state *s = &w->pg[p];
+			char h[9];
+
+			for (k = 0; k < 4; k++) {
+				unsigned int e = s->hist >> (8 * (3 - k)) & 0xff;
+
+				h[2 * k] = hist_names[(e & 0xf) < 11 ? e & 0xf : 0];
+				h[2 * k + 1] = "0123456789abcdef"[e >> 4];
+			}
+			h[8] = 0;
+			n = snprintf(line, sizeof(line), "# FUZZ CRASH pid %d: signal %d "
+				     "code %d at %p: thread %d's page %d: kind %d prot %#x "
+				     "%s known %d dontfork %d, last ops (oldest first) %s\n",
+				     (int)getpid(), sig, si->si_code, a, i, p, s->kind,
+				     s->prot, s->shared ? "shared" : "private", s->known,
+				     s->dontfork, h);
+			if (write(2, line, n) < 0)
+				break;
+		}
+	}
+	n = snprintf(line, sizeof(line), "# FUZZ CRASH pid %d: signal %d at %p\n",
+		     (int)getpid(), sig, a);
+	if (write(2, line, n) < 0)
+		n = 0;
+	signal(sig, SIG_DFL);
+	raise(sig);
 }
 
 /* ------------------------------------------------------------------ ioctl */
@@ -305,6 +363,7 @@ static void fuzz_ioctl(struct worker *w)
 		if (page) {
 			/* its first byte is the ioctl's now */
 			w->pg[(page - w->arena) / w->ps].known = 0;
+			hist(w, (page - w->arena) / w->ps, 1, H_IOARG, 0);
 			arg = page + 8 * rn(w, 4);
 			area = w->ps - (arg - page);
 			/* good if what the module reads fits in the page */
@@ -558,6 +617,7 @@ static void write_page(struct worker *w, int p)
 	    (PROT_READ | PROT_WRITE))
 		return;
 	s->seed = (unsigned char)rnd(w);
+	hist(w, p, 1, H_WRITE, 0);
 	*(volatile unsigned char *)pg_addr(w, p) = s->seed;
 	s->known = 1;
 }
@@ -635,6 +695,7 @@ static void fuzz_mmap_fixed(struct worker *w)
 		 */
 		munmap(a, (size_t)n * w->ps);
 		rereserve(w, p, n);
+		hist(w, p, n, H_FAILMAP, 0);
 		return;
 	}
 	if (r != a) {
@@ -644,6 +705,8 @@ static void fuzz_mmap_fixed(struct worker *w)
 	if (bad_off)
 		report(w, "mmap with offset %lld succeeded", (long long)off);
 	atomic_fetch_add(&w->sh->mmaps_ok, 1);
+	hist(w, p, n, H_MAP, ((flags & MAP_TYPE) != MAP_PRIVATE) | (prot & 3) << 1 |
+	     (rofd ? 8 : 0));
 	for (i = p; i < p + n; i++) {
 		w->pg[i].kind = PG_DEV;
 		w->pg[i].prot = prot;
@@ -733,6 +796,7 @@ static void fuzz_munmap(struct worker *w)
 		return;
 	}
 	rereserve(w, p, n);
+	hist(w, p, n, H_UNMAP, 0);
 }
 
 static void fuzz_mprotect(struct worker *w)
@@ -745,6 +809,7 @@ static void fuzz_mprotect(struct worker *w)
 	errno = 0;
 	ret = mprotect(pg_addr(w, p), (size_t)n * w->ps, prot);
 	err = errno;
+	hist(w, p, n, H_PROT, (prot & 7) | (ret ? 8 : 0));
 	if (ret) {
 		/* EACCES: PROT_EXEC on a noexec mount, or write on O_RDONLY shared */
 		if (err != EACCES && err != ENOMEM && err != EINVAL)
@@ -783,6 +848,9 @@ static void fuzz_madvise(struct worker *w)
 	errno = 0;
 	ret = madvise(pg_addr(w, p), (size_t)n * w->ps, adv);
 	err = errno;
+	hist(w, p, n, H_ADV, ret ? 15 : adv == MADV_DONTNEED ? 1 : adv == MADV_DONTFORK ?
+	     2 : adv == MADV_DOFORK ? 3 : adv == MADV_PAGEOUT ? 4 : adv == MADV_COLD ? 5 :
+	     adv == 22 ? 6 : adv == 23 ? 7 : adv == MADV_WILLNEED ? 8 : 0);
 	if (ret && err != EINVAL && err != ENOMEM && err != EAGAIN &&
 	    err != EPERM && err != EFAULT && err != EACCES && err != EOPNOTSUPP &&
 	    err != EIO && err != EBUSY && !(adv == MADV_REMOVE && err == ENODEV))
@@ -827,6 +895,7 @@ static void fuzz_mremap(struct worker *w)
 			report(w, "shrinking mremap moved %p to %p", a, r);
 		/* anonymous and device pages shrink alike: the tail is gone */
 		rereserve(w, p + m, n - m);
+		hist(w, p, n, H_SHRINK, 0);
 		return;
 	}
 	/* grow: device mappings cannot expand (EFAULT); anon reserve may */
@@ -921,9 +990,11 @@ static void fuzz_fork(struct worker *w)
 		 !(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL))
 		report(w, "forked child %d ended with status %#x", pid, status);
 	/* the child's writes to private pages never show here */
-	for (i = 0; i < ARENA_PAGES; i++)
+	for (i = 0; i < ARENA_PAGES; i++) {
+		hist(w, i, 1, H_FORK, 0);
 		if (!w->pg[i].shared)
 			check_page(w, i, "parent after fork");
+	}
 }
 
 static void fuzz_touch(struct worker *w)
@@ -1020,6 +1091,16 @@ static void worker_process(struct shared *sh, int proc, int nthreads,
 		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (ws == MAP_FAILED)
 		_exit(4);
+	g_workers = ws;
+	g_nworkers = nthreads;
+	{
+		struct sigaction sa = { .sa_sigaction = crash_report,
+					.sa_flags = SA_SIGINFO };
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGSEGV, &sa, NULL);
+		sigaction(SIGBUS, &sa, NULL);
+	}
 	for (i = 0; i < nthreads; i++) {
 		ws[i].sh = sh;
 		ws[i].fd = fd;
