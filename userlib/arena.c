@@ -5,9 +5,12 @@
  *
  * A thread is given an arena round-robin at its first allocation and keeps
  * it in an initial-exec TLS pointer.  When that arena's lock is busy the
- * thread tries the others and moves to the first free one, so threads
- * spread over the arenas instead of queueing on one lock.  Blocks go back
- * to the arena of their segment, whichever thread frees them.
+ * thread waits for it, unless its lock has been busy often lately: then
+ * the thread tries the others and moves to the first free one, so threads
+ * spread over the arenas instead of queueing on one lock, but a passing
+ * collision (another thread giving blocks back) does not scatter a
+ * thread's blocks over several heaps.  Blocks go back to the arena of
+ * their segment, whichever thread frees them.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,6 +24,10 @@ struct arena mm_arenas[MM_MAX_ARENAS];
 unsigned mm_narenas = 1;
 
 static __thread struct arena *t_arena __attribute__((tls_model("initial-exec")));
+/* Rises by CONTENDED_STEP per busy lock, falls by 1 per free one. */
+static __thread unsigned t_contended __attribute__((tls_model("initial-exec")));
+#define CONTENDED_STEP	8
+#define CONTENDED_MOVE	64
 static _Atomic unsigned next_arena;
 
 void mm_lock_slow(mm_lock_t *l)
@@ -66,8 +73,17 @@ struct arena *arena_get_locked(void)
 			       % mm_narenas];
 		t_arena = a;
 	}
-	if (MM_LIKELY(mm_trylock(&a->lock)))
+	if (MM_LIKELY(mm_trylock(&a->lock))) {
+		if (t_contended)
+			t_contended--;
 		return a;
+	}
+	t_contended += CONTENDED_STEP;
+	if (t_contended < CONTENDED_MOVE) {
+		mm_lock(&a->lock);
+		return a;
+	}
+	t_contended = 0;
 	for (unsigned i = 1; i < mm_narenas; i++) {
 		struct arena *o = &mm_arenas[(a->index + i) % mm_narenas];
 
