@@ -14,7 +14,9 @@
  *    and free-list links (calloc relies on that).
  * The arena's lock is held by the caller of every function here.
  */
+#define _GNU_SOURCE
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 #include "pagesource.h"
@@ -41,6 +43,56 @@ static void count_used(struct arena *a, struct segment *s, struct block *b, size
 		s->dirty_end = p + usable;
 }
 
+/*
+ * Trim hysteresis.  A program that frees its working set and builds it
+ * again (a loop over rounds) would have every page trimmed and faulted
+ * back in each round.  So when the heap must grow after a trim released
+ * pages, the pad kept above the top doubles (up to MM_TRIM_PAD_MAX); a
+ * trim more than MM_TRIM_DECAY_S seconds after the last growth drops it
+ * back to the configured top pad.  Peak RSS does not change: the pages
+ * kept were resident at the peak anyway.  mymem_trim() returns everything.
+ */
+#define MM_TRIM_PAD_MAX	((size_t)16 << 20)
+#define MM_TRIM_DECAY_S	1
+
+static int64_t coarse_seconds(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0)
+		return 0;
+	return (int64_t)ts.tv_sec;
+}
+
+static size_t trim_pad(struct arena *a)
+{
+	return a->trim_pad > mm_opt.top_pad ? a->trim_pad : mm_opt.top_pad;
+}
+
+static void note_growth(struct arena *a)
+{
+	if (a->trimmed) {
+		size_t pad = 2 * trim_pad(a);
+
+		a->trim_pad = pad < MM_TRIM_PAD_MAX ? pad : MM_TRIM_PAD_MAX;
+		a->trimmed = false;
+	}
+	a->grown_at = coarse_seconds();
+}
+
+/* Before a trim: forget a pad that has not been needed for a while. */
+static void decay_pad(struct arena *a)
+{
+	if (a->trim_pad > mm_opt.top_pad && coarse_seconds() - a->grown_at > MM_TRIM_DECAY_S)
+		a->trim_pad = mm_opt.top_pad;
+}
+
+static void note_trim(struct arena *a, size_t released)
+{
+	if (released)
+		a->trimmed = true;
+}
+
 /* Find a free block of at least need bytes, growing the heap if needed. */
 static struct block *find_or_grow(struct arena *a, size_t need)
 {
@@ -49,6 +101,7 @@ static struct block *find_or_grow(struct arena *a, size_t need)
 
 	if (b)
 		return b;
+	note_growth(a);
 	for (s = a->segs; s; s = s->next) {
 		struct block *top = seg_top_free(s);
 		size_t have = top ? blk_size(top) : 0;
@@ -133,15 +186,46 @@ struct block *heap_alloc(struct arena *a, size_t bs, size_t align, size_t *dirty
 	return b;
 }
 
+/*
+ * For the thread caches: up to k blocks of bs bytes in one run.  Takes the
+ * free block the free lists offer for half the run (a hole left by earlier
+ * frees first) and carves as many as fit; only when no free block holds
+ * half a run does the heap grow, then by the whole run.  Returns one in-use block of
+ * *n * bs bytes (plus a split remainder below MM_MIN_BLOCK) that the
+ * caller cuts up; the arena counts it as one block.
+ */
+struct block *heap_alloc_run(struct arena *a, size_t bs, unsigned k, unsigned *n)
+{
+	struct block *b = fl_find(&a->fl, bs * ((k + 3) / 4));
+	struct segment *s;
+	size_t total, m;
+
+	if (!b) {
+		b = find_or_grow(a, bs * k);
+		if (!b)
+			return NULL;
+	}
+	s = seg_lookup(b);
+	fl_remove(&a->fl, b);
+	total = blk_size(b);
+	m = total / bs < k ? total / bs : k;
+	split_tail(a, b, total, m * bs);
+	count_used(a, s, b, NULL);
+	*n = (unsigned)m;
+	return b;
+}
+
 static void maybe_trim(struct arena *a, struct segment *s, struct block *b)
 {
 	if (blk_next(b) != seg_sentinel(s) || blk_size(b) < mm_trim_threshold())
 		return;
-	if (b == seg_first(s) && a->nsegs > 1) {
+	decay_pad(a);
+	if (b == seg_first(s) && a->nsegs > 1 && blk_size(b) > trim_pad(a)) {
+		note_trim(a, s->committed);
 		fl_remove(&a->fl, b);
 		seg_destroy(a, s);
 	} else {
-		seg_trim_top(a, s, mm_opt.top_pad);
+		note_trim(a, seg_trim_top(a, s, trim_pad(a)));
 	}
 }
 
@@ -188,6 +272,7 @@ bool heap_resize(struct arena *a, struct segment *s, struct block *b, size_t bs)
 
 		if (after != seg_sentinel(s))
 			return false;
+		note_growth(a);
 		want = bs - total + (blk_is_free(n) ? 0 : MM_MIN_BLOCK);
 		step = seg_grow_step(s, want);
 		if (step < want || !seg_grow(a, s, step))

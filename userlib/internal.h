@@ -277,6 +277,11 @@ struct arena {
 	size_t used_bytes;		/* block sizes of blocks not free */
 	size_t used_blocks;
 	size_t committed;		/* bytes committed in this arena's segments */
+	/* Free top bytes a trim keeps: rises when the heap grows right back
+	 * after a trim, falls when trims follow each other (heap.c). */
+	size_t trim_pad;
+	bool trimmed;			/* a trim released pages since the last growth */
+	int64_t grown_at;		/* coarse monotonic seconds of the last growth */
 } __attribute__((aligned(64)));
 
 extern MM_HIDDEN struct arena mm_arenas[MM_MAX_ARENAS];
@@ -295,6 +300,7 @@ MM_HIDDEN void arena_unlock_all(void);
  * (a power of two >= 16).  *dirty gets how many payload bytes may be
  * non-zero (calloc clears only those).  Arena locked. */
 MM_HIDDEN struct block *heap_alloc(struct arena *a, size_t bs, size_t align, size_t *dirty);
+MM_HIDDEN struct block *heap_alloc_run(struct arena *a, size_t bs, unsigned k, unsigned *n);
 /* Free an in-use block of segment s (arena locked); coalesces at once. */
 MM_HIDDEN void heap_free(struct arena *a, struct segment *s, struct block *b);
 /* Resize in place to block-size bs; false if that is impossible. */

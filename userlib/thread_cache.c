@@ -5,8 +5,8 @@
  * With the fast policy, a thread keeps up to tc_limit[i] freed blocks of
  * each small size (32 .. 1008 bytes, 976 blocks at most in all) in a LIFO
  * list and reuses them without taking any lock (malloc_api.c inlines
- * tc_pop and tc_push).  A miss carves half a bin's worth of blocks out of
- * one heap block under a single lock acquisition; a full list sends its
+ * tc_pop and tc_push).  A miss carves up to half a bin's worth of blocks
+ * out of one free heap block under a single lock acquisition; a full list sends its
  * older half back to the blocks' own arenas.  A cached block stays "in
  * use" for the heap, marked B_CACHED, so freeing it again is caught as a
  * double free.
@@ -181,20 +181,13 @@ static void *tc_refill(struct tcache *tc, unsigned i)
 	unsigned k = tc_limit[i] / 2 + 1;
 	struct arena *a = arena_get_locked();
 	struct block *big, *b, *prev;
-	struct segment *s;
 
-	big = heap_alloc(a, bs * k, MM_ALIGN, NULL);
+	big = heap_alloc_run(a, bs, k, &k);
 	if (!big) {
-		big = heap_alloc(a, bs, MM_ALIGN, NULL);
 		mm_unlock(&a->lock);
-		if (!big)
-			return NULL;
-		ctr_add(&tc->ctr.alloc_count, 1);
-		ctr_add(&tc->ctr.alloc_bytes, blk_size(big) - MM_HDR);
-		return blk_payload(big);
+		return NULL;
 	}
 	total = blk_size(big);
-	s = seg_lookup(big);
 	a->used_blocks += k - 1;
 	/* The caller's block first, then k - 1 cached ones above it. */
 	blk_set(big, total - (k - 1) * bs, 0);
@@ -205,8 +198,7 @@ static void *tc_refill(struct tcache *tc, unsigned i)
 		blk_set(b, bs, B_CACHED);
 		prev = b;
 	}
-	blk_next(prev)->prev_size = bs;
-	(void)s;
+	blk_next(prev)->prev_size = blk_size(prev);
 	mm_unlock(&a->lock);
 	/* Push them lowest address last, so they are handed out in order. */
 	for (b = prev; b != big; b = blk_prev(b)) {
