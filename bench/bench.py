@@ -164,12 +164,21 @@ def find_tagged(out, tag):
     return res
 
 
-def snapshot_libmymem(build, userlib):
+def snapshot_libmymem(build, userlib, reuse=False):
     """Copy libmymem.so so that a rebuild during the run cannot mix two
-    versions; returns (path or None, info dict)."""
+    versions; returns (path or None, info dict).  reuse: take the copy an
+    earlier step of the same `make bench` made (native and VM then measure
+    the same build)."""
     info = {"source": userlib}
+    snap = os.path.join(build, "libmymem.so")
+    if reuse and os.path.exists(snap + ".json"):
+        with open(snap + ".json") as f:
+            info = json.load(f)
+        return (None if info.get("missing") else snap), info
     if not os.path.exists(userlib):
         info["missing"] = "not built (%s does not exist)" % userlib
+        with open(snap + ".json", "w") as f:
+            json.dump(info, f)
         return None, info
     dst = os.path.join(build, "libmymem.so")
     shutil.copy2(userlib, dst)
@@ -185,8 +194,9 @@ def snapshot_libmymem(build, userlib):
     a, b = find_tagged(ref["out"], "RESULT"), find_tagged(chk["out"], "RESULT")
     if chk["rc"] != 0 or not b or (a and a[0]["check"] != b[0]["check"]):
         info["missing"] = "sanity run failed (rc %s): %s" % (chk["rc"], chk["err"][-300:])
-        return None, info
-    return dst, info
+    with open(dst + ".json", "w") as f:
+        json.dump(info, f)
+    return (None if info.get("missing") else dst), info
 
 
 def host_meta():
@@ -284,7 +294,7 @@ def cmd_native(args):
 
 def cmd_vm(args):
     os.makedirs(args.results, exist_ok=True)
-    lib, libinfo = snapshot_libmymem(args.build, args.userlib)
+    lib, libinfo = snapshot_libmymem(args.build, args.userlib, args.reuse_lib)
     if not lib:
         log("bench: libmymem rows will be missing in the VM: " + libinfo["missing"])
     vmrun = os.path.join(TOP, "qemu", "vm-run")
@@ -756,7 +766,12 @@ def cmd_report(args):
                                        li.get("sha256"), li.get("userlib_git") or "uncommitted",
                                        ", working tree modified" if li.get("userlib_dirty") else "")),
                "- TCG emulates every instruction: absolute figures are 5–20x the host's; only "
-               "the ratios mean something.", ""]
+               "the ratios mean something."]
+        nsha = (nmeta or {}).get("libmymem", {}).get("sha256")
+        if nsha and li.get("sha256") and nsha != li["sha256"]:
+            md.append("- note: the native part measured another libmymem build (sha256 %s); "
+                      "the library was rebuilt between the two parts" % nsha)
+        md.append("")
         errs = [r for r in vm if r.get("kind") == "error"]
         if errs:
             md += ["Errors in the VM:", ""] + ["- %s" % json.dumps(e)[:300] for e in errs[:10]] + [""]
@@ -970,6 +985,8 @@ def main():
     p.add_argument("--param", action="append", default=[])
     p.add_argument("--fallback", action="store_true",
                    help="also run libmymem with MYMEM_DEVICE=none in the VM")
+    p.add_argument("--reuse-lib", action="store_true",
+                   help="use the libmymem copy the native step made")
     p = sub.add_parser("guest")
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--scale", type=float, default=0.03)
