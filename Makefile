@@ -24,7 +24,7 @@ DEB_PKGS := build-essential linux-image-amd64 linux-headers-amd64 \
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps kmod kmod-all ksft userlib selftests examples run vm check lint install clean
+.PHONY: all deps kmod kmod-all ksft userlib selftests examples run vm check lint bench install clean
 
 all: kmod userlib selftests examples
 
@@ -92,6 +92,12 @@ vm: kmod
 # line is "N passed, N failed"; the exit status is non-zero on failure.
 check: kmod-all userlib selftests
 	tools/check
+
+# The allocator benchmarks (bench/README.md): native workloads x allocators,
+# then the VM part, then the report in bench/results/.  Not part of check:
+# performance lives here, never in a timed test.
+bench: kmod userlib
+	$(MAKE) -C bench bench KVER=$(KVER)
 
 # The library for other programs: libraries, headers, pkg-config file.
 PREFIX	?= /usr/local
