@@ -167,6 +167,34 @@ static void hist(struct worker *w, int p, int n, unsigned int op, unsigned int a
 		w->pg[i].hist = w->pg[i].hist << 8 | (op & 0xf) | (arg & 0xf) << 4;
 }
 
+/*
+ * A MAP_FIXED mmap() that fails may leave a hole where its range was (the
+ * kernel unmaps first): another thread's mmap(NULL) could land there and
+ * lose its mapping to our clean-up.  So MAP_FIXED (with its clean-up) and
+ * mmap()s anywhere exclude each other; a forked child, single-threaded,
+ * takes no lock (another thread may have held it at the fork).
+ */
+static pthread_rwlock_t map_lock = PTHREAD_RWLOCK_INITIALIZER;
+static bool in_child;
+
+static void map_lock_fixed(void)
+{
+	if (!in_child)
+		pthread_rwlock_wrlock(&map_lock);
+}
+
+static void map_lock_wild(void)
+{
+	if (!in_child)
+		pthread_rwlock_rdlock(&map_lock);
+}
+
+static void map_unlock(void)
+{
+	if (!in_child)
+		pthread_rwlock_unlock(&map_lock);
+}
+
 /* The process's workers, for the SIGSEGV/SIGBUS report. */
 static struct worker *g_workers;
 static int g_nworkers;
@@ -673,6 +701,7 @@ static void fuzz_mmap_fixed(struct worker *w)
 	flags = pick_map_flags(w) & ~(MAP_GROWSDOWN | MAP_32BIT | MAP_HUGETLB);
 	flags |= MAP_FIXED;
 	prot = prots[rn(w, ARRAY_SIZE(prots))];
+	map_lock_fixed();
 	errno = 0;
 	r = mmap(a, (size_t)n * w->ps, prot, flags, rofd ? w->rofd : w->fd, off);
 	err = errno;
@@ -695,9 +724,11 @@ static void fuzz_mmap_fixed(struct worker *w)
 		 */
 		munmap(a, (size_t)n * w->ps);
 		rereserve(w, p, n);
+		map_unlock();
 		hist(w, p, n, H_FAILMAP, 0);
 		return;
 	}
+	map_unlock();
 	if (r != a) {
 		report(w, "mmap(MAP_FIXED %p) returned %p", a, r);
 		return;
@@ -747,11 +778,13 @@ static void fuzz_mmap_wild(struct worker *w)
 		hint = hints[rn(w, ARRAY_SIZE(hints))];
 		flags |= MAP_FIXED_NOREPLACE;	/* never MAP_FIXED outside the arena */
 	}
+	map_lock_wild();
 	errno = 0;
 	r = mmap(hint, len, prot, flags, rofd ? w->rofd : w->fd, off);
 	err = errno;
 	atomic_fetch_add(&w->sh->mmaps, 1);
 	if (r == MAP_FAILED) {
+		map_unlock();
 		if (!mmap_errno_ok(err, flags, prot, rofd) &&
 		    !(err == EPERM && hint))	/* mmap_min_addr */
 			report(w, "mmap(%p, %zu, prot %#x, flags %#x, off %lld%s): "
@@ -775,6 +808,7 @@ static void fuzz_mmap_wild(struct worker *w)
 	if (munmap(r, len))
 		report(w, "munmap(%p, %zu) of a new mapping: %s", r, len,
 		       strerror(errno));
+	map_unlock();
 }
 
 static void fuzz_munmap(struct worker *w)
@@ -980,6 +1014,7 @@ static void fuzz_fork(struct worker *w)
 		return;
 	}
 	if (pid == 0) {
+		in_child = true;
 		w->rng ^= 0x9e3779b97f4a7c15ull;
 		fork_child(w);
 	}
