@@ -176,6 +176,9 @@ static void hist(struct worker *w, int p, int n, unsigned int op, unsigned int a
  */
 static pthread_rwlock_t map_lock = PTHREAD_RWLOCK_INITIALIZER;
 static bool in_child;
+/* Threads start fuzzing together, after every thread's stack and setup
+ * mmap()s: none of those may land in a hole of another thread's area. */
+static pthread_barrier_t start_barrier;
 
 static void map_lock_fixed(void)
 {
@@ -344,7 +347,8 @@ static char *dev_rw_page(struct worker *w)
 	for (i = 0; i < ARENA_PAGES; i++) {
 		int p = (start + i) % ARENA_PAGES;
 
-		if (w->pg[p].kind == PG_DEV &&
+		/* a forked child's writes to shared pages would show in the parent */
+		if (w->pg[p].kind == PG_DEV && !(in_child && w->pg[p].shared) &&
 		    (w->pg[p].prot & (PROT_READ | PROT_WRITE)) ==
 		    (PROT_READ | PROT_WRITE))
 			return w->arena + (long)p * w->ps;
@@ -1062,10 +1066,12 @@ static void *worker_thread(void *arg)
 	    mprotect(w->ro, ps, PROT_READ) ||
 	    mprotect(w->buf + 2 * ps, ps, PROT_NONE)) {
 		report(w, "setting up the thread's memory: %s", strerror(errno));
+		pthread_barrier_wait(&start_barrier);
 		return NULL;
 	}
 	for (i = 0; i < ARENA_PAGES; i++)
 		w->pg[i].kind = PG_ANON;
+	pthread_barrier_wait(&start_barrier);
 
 	while (now_ns() < w->sh->deadline_ns) {
 		unsigned int r = rn(w, 100);
@@ -1136,6 +1142,8 @@ static void worker_process(struct shared *sh, int proc, int nthreads,
 		sigaction(SIGSEGV, &sa, NULL);
 		sigaction(SIGBUS, &sa, NULL);
 	}
+	if (pthread_barrier_init(&start_barrier, NULL, nthreads))
+		_exit(6);
 	for (i = 0; i < nthreads; i++) {
 		ws[i].sh = sh;
 		ws[i].fd = fd;
