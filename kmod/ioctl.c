@@ -57,6 +57,8 @@ static long ioctl_stats(void __user *uarg, bool global)
 	known = copy_struct_in(uarg, &st, sizeof(st), MYMEM_STATS_SIZE_VER0);
 	if (known < 0)
 		return known;
+	/* Only the header is input: never hand the caller's bytes back. */
+	st = (struct mymem_stats){ .size = st.size };
 	if (global) {
 		mymem_fill_stats(&mymem_global, &st);
 	} else {
