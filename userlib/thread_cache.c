@@ -20,6 +20,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -37,6 +38,9 @@ _Static_assert(TC_BINS == 61, "tc_limit initialiser");
 __thread struct tcache *mm_t_tc __attribute__((tls_model("initial-exec")));
 static __thread int t_state __attribute__((tls_model("initial-exec")));
 enum { TC_NONE, TC_INIT, TC_ACTIVE, TC_OFF };
+/* A block set aside for glibc's calloc while a cache registers (tc_setup). */
+#define TC_RESERVE	64
+static __thread void *t_reserve __attribute__((tls_model("initial-exec")));
 
 static mm_lock_t tc_lock = MM_LOCK_INIT;	/* list, pool, retired counters */
 static struct tcache *tc_list, *tc_pool;
@@ -148,13 +152,30 @@ static MM_NOINLINE struct tcache *tc_setup(void)
 	if (!__atomic_load_n(&mm_ctor_done, __ATOMIC_ACQUIRE) || !mm_opt.tcache ||
 	    mm_policy() != MYMEM_POLICY_FAST)
 		return NULL;
+	/*
+	 * glibc's registration callocs a small record and aborts the program
+	 * ("failed to register TLS destructor") if that fails, as it can with
+	 * the device at its limit.  So take that block first, while failing
+	 * is still harmless (no cache for now), and hand it over then.
+	 */
+	t_state = TC_INIT;	/* calloc from here on bypasses the cache */
+	t_reserve = malloc(TC_RESERVE);
+	if (!t_reserve) {
+		t_state = TC_NONE;
+		return NULL;
+	}
 	tc = tc_new();
 	if (!tc) {
+		free(t_reserve);
+		t_reserve = NULL;
 		t_state = TC_OFF;
 		return NULL;
 	}
-	t_state = TC_INIT;	/* calloc from the registration bypasses us */
 	__cxa_thread_atexit_impl(tc_exit, tc, &__dso_handle);
+	if (t_reserve) {	/* not asked for after all */
+		free(t_reserve);
+		t_reserve = NULL;
+	}
 	t_state = TC_ACTIVE;
 	mm_t_tc = tc;
 	return tc;
@@ -220,6 +241,11 @@ void *tc_malloc_slow(size_t n)
 
 	if (n > TC_MAX_REQ || atomic_load_explicit(&mm_init_state, memory_order_acquire) != 2)
 		return NULL;
+	if (MM_UNLIKELY(t_state == TC_INIT) && t_reserve && n <= TC_RESERVE) {
+		p = t_reserve;
+		t_reserve = NULL;
+		return p;
+	}
 	tc = tc_current();
 	if (!tc)
 		return NULL;
