@@ -30,6 +30,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/highmem.h>
 #include <linux/kref.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
@@ -45,13 +46,17 @@
  *		VMAs through vm_ops->open)
  * @lock:	serialises pages[] between the fault path and close
  * @owner:	process that called mmap(); charged for every page
+ * @shared:	MAP_SHARED: contents must outlive a zapped PTE
+ * @foreign_vmas: VMAs of the region in other processes (forked children)
  * @nr_pages:	length of the mapping as created
  * @pages:	the pages by offset; NULL once a page has been given back
  */
 struct mymem_region {
 	struct kref ref;
-	struct mutex lock; /* pages[]: fault path vs close */
+	struct mutex lock; /* pages[], foreign_vmas: fault path vs open/close */
 	struct mymem_proc *owner;
+	bool shared;
+	unsigned long foreign_vmas;
 	unsigned long nr_pages;
 	struct page **pages;
 };
@@ -104,14 +109,17 @@ free_region:
 	return NULL;
 }
 
-/* Free the pages in [first, last) that nobody but the region holds. */
+/*
+ * Free the pages in [first, last) that nobody but the region holds.
+ * Called with region->lock held.
+ */
 static void region_release_unheld(struct mymem_region *region,
 				  unsigned long first, unsigned long last)
 {
 	unsigned long i, freed = 0;
 
+	lockdep_assert_held(&region->lock);
 	last = min(last, region->nr_pages);
-	mutex_lock(&region->lock);
 	for (i = first; i < last; i++) {
 		struct page *page = region->pages[i];
 
@@ -121,25 +129,47 @@ static void region_release_unheld(struct mymem_region *region,
 			freed++;
 		}
 	}
-	mutex_unlock(&region->lock);
 	if (freed)
 		mymem_account_free(region->owner, freed);
 }
 
 /*
+ * A private mapping is anonymous memory to its processes: once no PTE
+ * and no pin holds a page, nobody can see its contents again (a later
+ * fault after MADV_DONTNEED gets zeroes), so it can go at once.  A shared
+ * mapping is shared memory: a page must stay while any VMA of the region
+ * covers it, even with no PTE.  Within the owner's address space VMAs of
+ * one region never overlap, so a closing owner VMA covers its range alone
+ * as long as no forked child has a VMA of the region.
+ */
+static bool region_may_release(struct mymem_region *region,
+			       struct vm_area_struct *vma)
+{
+	if (!region->shared)
+		return true;
+	return vma->vm_mm == region->owner->mm && !region->foreign_vmas;
+}
+
+/*
  * Called for the child's copy at fork() (before its page tables are
- * copied), on a split and on mremap().  Pages that copy-on-write left
- * behind since the last fork (the parent wrote its own copy after the
- * child exited) are held by the region alone: give them back now, so a
- * process that forks often does not keep a second copy of its heap.
+ * copied), on a split and on mremap().  In a private region, pages that
+ * copy-on-write left behind since the last fork (the parent wrote its own
+ * copy after the child exited) are held by the region alone: give them
+ * back now, so a process that forks often does not keep a second copy of
+ * its heap.
  */
 static void region_vm_open(struct vm_area_struct *vma)
 {
 	struct mymem_region *region = vma->vm_private_data;
 
 	kref_get(&region->ref);
-	region_release_unheld(region, vma->vm_pgoff,
-			      vma->vm_pgoff + vma_pages(vma));
+	mutex_lock(&region->lock);
+	if (vma->vm_mm != region->owner->mm)
+		region->foreign_vmas++;
+	if (!region->shared)
+		region_release_unheld(region, vma->vm_pgoff,
+				      vma->vm_pgoff + vma_pages(vma));
+	mutex_unlock(&region->lock);
 }
 
 static void region_vm_close(struct vm_area_struct *vma)
@@ -147,19 +177,46 @@ static void region_vm_close(struct vm_area_struct *vma)
 	struct mymem_region *region = vma->vm_private_data;
 	struct mymem_proc *owner = region->owner;
 
+	mutex_lock(&region->lock);
+	if (vma->vm_mm != owner->mm)
+		region->foreign_vmas--;
 	/* The kernel has already zapped this VMA's PTEs. */
-	region_release_unheld(region, vma->vm_pgoff,
-			      vma->vm_pgoff + vma_pages(vma));
+	if (region_may_release(region, vma))
+		region_release_unheld(region, vma->vm_pgoff,
+				      vma->vm_pgoff + vma_pages(vma));
+	mutex_unlock(&region->lock);
 	/* A forked child's closes count globally, not for the owner. */
 	mymem_count(vma->vm_mm == owner->mm ? owner : NULL, munmap_calls, 1);
 	kref_put(&region->ref, region_free);
 }
 
+/* Put a fresh zeroed page at index, giving up the one there (if any). */
+static struct page *region_replace_page(struct mymem_region *region,
+					unsigned long index)
+{
+	struct page *old = region->pages[index], *page;
+
+	page = mymem_alloc_page();
+	if (!page)
+		return NULL;
+	mymem_commit_unchecked(region->owner, 1);
+	mymem_account_alloc(region->owner, 1);
+	if (old) {
+		/* Still mapped or pinned elsewhere: those holders keep it. */
+		put_page(old);
+		mymem_account_free(region->owner, 1);
+	}
+	region->pages[index] = page;
+	return page;
+}
+
 /*
  * Only reached when a PTE was zapped while the VMA lives on (madvise
- * MADV_DONTNEED): map the region's page again, contents kept, as for any
- * file mapping.  If the page was already given back (every other holder
- * is gone), a fresh zeroed one takes its place.
+ * MADV_DONTNEED).  A shared mapping maps its page again, contents kept, as
+ * shared memory does.  A private mapping reads zeroes afterwards, as
+ * anonymous memory does: the region's page is cleared if nobody else
+ * holds it, or replaced by a fresh zeroed one if another process still
+ * maps it.
  */
 static vm_fault_t region_vm_fault(struct vm_fault *vmf)
 {
@@ -171,15 +228,17 @@ static vm_fault_t region_vm_fault(struct vm_fault *vmf)
 
 	mutex_lock(&region->lock);
 	page = region->pages[vmf->pgoff];
+	if (page && !region->shared) {
+		if (page_count(page) == 1)
+			clear_highpage(page);
+		else
+			page = NULL;
+	}
+	if (!page)
+		page = region_replace_page(region, vmf->pgoff);
 	if (!page) {
-		page = mymem_alloc_page();
-		if (!page) {
-			mutex_unlock(&region->lock);
-			return VM_FAULT_OOM;
-		}
-		region->pages[vmf->pgoff] = page;
-		mymem_commit_unchecked(region->owner, 1);
-		mymem_account_alloc(region->owner, 1);
+		mutex_unlock(&region->lock);
+		return VM_FAULT_OOM;
 	}
 	get_page(page);
 	mutex_unlock(&region->lock);
@@ -263,6 +322,7 @@ int mymem_mmap(struct file *file, struct vm_area_struct *vma)
 		kref_put(&region->ref, region_free);
 		goto fail;
 	}
+	region->shared = vma->vm_flags & VM_MAYSHARE;
 	vma->vm_ops = &mymem_vm_ops;
 	vma->vm_private_data = region;
 	mymem_sync_rss(vma->vm_mm);

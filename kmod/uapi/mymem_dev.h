@@ -16,7 +16,9 @@
  * child sees a snapshot and neither side sees the other's later writes.
  * MAP_SHARED behaves like MAP_SHARED of /dev/zero: the pages are shared
  * with the children forked after the mmap(), never with unrelated
- * processes.
+ * processes.  MADV_DONTNEED zeroes a private range (as on anonymous
+ * memory) and keeps a shared one (as on shared memory); munmap() is what
+ * gives pages back.
  *
  * mmap() errors:
  *	EINVAL	length 0, or an offset other than 0
