@@ -20,11 +20,11 @@ export BUILD
 DEB_PKGS := build-essential linux-image-amd64 linux-headers-amd64 \
 	linux-image-6.12-amd64 linux-headers-6.12-amd64 qemu-system-x86 \
 	busybox-static cpio kmod xz-utils linux-source-6.1 sparse gdb strace \
-	python3 e2fsprogs
+	python3 e2fsprogs zstd clang libclang-rt-14-dev
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps kmod kmod-all ksft userlib selftests examples run vm check lint bench install clean
+.PHONY: all deps kmod kmod-all ksft userlib selftests examples run vm check lint bench fuzz fuzz-long install clean
 
 all: kmod userlib selftests examples
 
@@ -98,6 +98,14 @@ check: kmod-all userlib selftests
 # performance lives here, never in a timed test.
 bench: kmod userlib
 	$(MAKE) -C bench bench KVER=$(KVER)
+
+# The library's libFuzzer harness (fuzz/README.md): a short run is part of
+# make check; fuzz-long is the hour-long run.
+FUZZ_SECONDS ?= 120
+fuzz: $(DEPS_STAMP)
+	$(MAKE) -C fuzz BUILD=$(BUILD) run SECONDS=$(FUZZ_SECONDS)
+fuzz-long: $(DEPS_STAMP)
+	$(MAKE) -C fuzz BUILD=$(BUILD) run SECONDS=3600
 
 # The library for other programs: libraries, headers, pkg-config file.
 PREFIX	?= /usr/local
