@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "pagesource.h"
 
 struct arena mm_arenas[MM_MAX_ARENAS];
 unsigned mm_narenas = 1;
@@ -138,12 +139,14 @@ static void atfork_prepare(void)
 	tc_atfork_prepare();
 	mm_lock(&mm_huge_lock);
 	arena_lock_all();
+	ps_atfork_prepare();
 }
 
 static void atfork_parent(void)
 {
 	if (!fork_locked)
 		return;
+	ps_atfork_parent();
 	arena_unlock_all();
 	mm_unlock(&mm_huge_lock);
 	tc_atfork_parent();
@@ -157,6 +160,7 @@ static void atfork_child(void)
 	for (unsigned i = 0; i < mm_narenas; i++)
 		mm_lock_reinit(&mm_arenas[i].lock);
 	mm_lock_reinit(&mm_huge_lock);
+	ps_atfork_child();
 	tc_atfork_child();
 }
 

@@ -9,6 +9,19 @@
  * device allocates exactly the pages the heap uses; decommitting maps
  * PROT_NONE back over the piece, which unmaps the device pages and so
  * returns them at once.  (MADV_DONTNEED would not free device pages.)
+ *
+ * ps_as_lock: when mmap(MAP_FIXED) of the device fails (ENOMEM at the
+ * device's limit), the kernel has already unmapped the PROT_NONE range it
+ * was to replace; until re_reserve() maps it back, that range is a hole
+ * that any mmap(NULL) may be given.  Were it another thread's new
+ * reservation, re_reserve() would map PROT_NONE over that thread's pages
+ * (seen as SIGSEGVs on the large-block list under memory pressure).  So
+ * every mmap(NULL) of this library (ps_reserve) and every MAP_FIXED over a
+ * reservation (commit, its restore, decommit) run under this one lock.
+ * mmap(NULL)s made outside the library (the program's own, glibc's thread
+ * stacks) can still land in such a hole: so the hole is put back with
+ * MAP_FIXED_NOREPLACE, piece by piece, and the pages someone else got are
+ * recorded as lost (ps_lost): never committed, never unmapped by us.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -26,6 +39,16 @@ static int ps_fd = -1;
 static int ps_kind = MYMEM_SOURCE_NONE;
 static size_t ps_pagesz = 4096;
 static _Atomic size_t ps_committed;	/* bytes */
+static mm_lock_t ps_as_lock = MM_LOCK_INIT;	/* see the top of the file */
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE	0x100000
+#endif
+/* Pieces of our reservations that a foreign mapping took while a failed
+ * commit had left them unmapped; under ps_as_lock (count read without). */
+#define PS_LOST_MAX	64
+static struct { char *a; size_t len; } ps_lost[PS_LOST_MAX];
+static _Atomic unsigned ps_nlost;
 
 static const char *errno_name(int e)
 {
@@ -94,8 +117,10 @@ void *ps_reserve(size_t len, size_t align)
 	if (len > SIZE_MAX / 2 || align > SIZE_MAX / 4)
 		return NULL;
 	span = len + align - ps_pagesz;
+	mm_lock(&ps_as_lock);	/* never hand out another commit's hole */
 	p = mmap(NULL, span, PROT_NONE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	mm_unlock(&ps_as_lock);
 	if (p == MAP_FAILED)
 		return NULL;
 	a = (char *)(((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1));
@@ -106,6 +131,7 @@ void *ps_reserve(size_t len, size_t align)
 	return a;
 }
 
+/* Caller holds ps_as_lock. */
 static void re_reserve(void *addr, size_t len)
 {
 	/* A failed MAP_FIXED may leave a hole: put the reservation back. */
@@ -113,11 +139,71 @@ static void re_reserve(void *addr, size_t len)
 	     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
 }
 
+static void lost_add(char *a, size_t len)
+{
+	unsigned n = atomic_load_explicit(&ps_nlost, memory_order_relaxed);
+
+	if (n && ps_lost[n - 1].a + ps_lost[n - 1].len == a) {
+		ps_lost[n - 1].len += len;
+		return;
+	}
+	if (n == PS_LOST_MAX) {
+		mm_write_str(2, "mymem: too many reserved pieces lost to other "
+			     "mappings; freeing may unmap some of them\n");
+		return;
+	}
+	ps_lost[n].a = a;
+	ps_lost[n].len = len;
+	atomic_store_explicit(&ps_nlost, n + 1, memory_order_release);
+}
+
+static bool lost_overlaps(const char *a, size_t len)
+{
+	unsigned n = atomic_load_explicit(&ps_nlost, memory_order_acquire);
+
+	for (unsigned i = 0; i < n; i++)
+		if (ps_lost[i].a < a + len && a < ps_lost[i].a + ps_lost[i].len)
+			return true;
+	return false;
+}
+
+/*
+ * Caller holds ps_as_lock.  Reserve [a, a+len) again after a failed
+ * MAP_FIXED, but only where nobody mapped anything meanwhile; what is taken
+ * (or cannot be told from our own reservation: a failure before the kernel
+ * unmapped it) is recorded lost, which at worst leaks address space.
+ */
+static void restore_hole(char *a, size_t len)
+{
+	void *p = mmap(a, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
+		       MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+	bool taken = p != MAP_FAILED || errno == EEXIST;
+	size_t half;
+
+	if (p == a)
+		return;
+	if (p != MAP_FAILED)
+		munmap(p, len);		/* a kernel that took it as a hint */
+	if (len <= ps_pagesz || !taken) {	/* !taken: no piece does better */
+		lost_add(a, len);
+		return;
+	}
+	half = (len / 2) & ~(ps_pagesz - 1);
+	if (half == 0)
+		half = ps_pagesz;
+	restore_hole(a, half);
+	restore_hole(a + half, len - half);
+}
+
 bool ps_commit(void *addr, size_t len)
 {
 	void *p;
 
-	if (ps_kind == MYMEM_SOURCE_DEVICE)
+	mm_lock(&ps_as_lock);	/* the hole a failure leaves stays ours */
+	if (atomic_load_explicit(&ps_nlost, memory_order_relaxed) &&
+	    lost_overlaps(addr, len))
+		p = MAP_FAILED;		/* part of it is someone else's now */
+	else if (ps_kind == MYMEM_SOURCE_DEVICE)
 		p = mmap(addr, len, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_FIXED, ps_fd, 0);
 	else if (ps_kind == MYMEM_SOURCE_ANON)
@@ -126,10 +212,12 @@ bool ps_commit(void *addr, size_t len)
 	else
 		p = MAP_FAILED;
 	if (p == MAP_FAILED) {
-		re_reserve(addr, len);
+		restore_hole(addr, len);
+		mm_unlock(&ps_as_lock);
 		errno = ENOMEM;
 		return false;
 	}
+	mm_unlock(&ps_as_lock);
 	atomic_fetch_add_explicit(&ps_committed, len, memory_order_relaxed);
 	return true;
 }
@@ -138,13 +226,51 @@ void ps_decommit(void *addr, size_t len)
 {
 	if (len == 0)
 		return;
+	mm_lock(&ps_as_lock);
 	re_reserve(addr, len);
+	mm_unlock(&ps_as_lock);
 	atomic_fetch_sub_explicit(&ps_committed, len, memory_order_relaxed);
 }
 
+void ps_atfork_prepare(void) { mm_lock(&ps_as_lock); }
+void ps_atfork_parent(void) { mm_unlock(&ps_as_lock); }
+void ps_atfork_child(void) { mm_lock_reinit(&ps_as_lock); }
+
 void ps_release(void *addr, size_t len, size_t committed_len)
 {
-	munmap(addr, len);
+	char *a = addr, *end = a + len;
+
+	if (atomic_load_explicit(&ps_nlost, memory_order_acquire)) {
+		/* Unmap around the lost pieces (in any order), forget them. */
+		mm_lock(&ps_as_lock);
+		while (a < end) {
+			char *stop = end, *next = end;
+			unsigned n = atomic_load_explicit(&ps_nlost, memory_order_relaxed);
+
+			for (unsigned i = 0; i < n; i++)
+				if (ps_lost[i].a < end && a < ps_lost[i].a + ps_lost[i].len &&
+				    (ps_lost[i].a > a ? ps_lost[i].a : a) < stop) {
+					stop = ps_lost[i].a > a ? ps_lost[i].a : a;
+					next = ps_lost[i].a + ps_lost[i].len;
+				}
+			if (stop > a)
+				munmap(a, (size_t)(stop - a));
+			a = next;
+		}
+		for (unsigned i = 0; i < atomic_load_explicit(&ps_nlost, memory_order_relaxed);) {
+			unsigned n = atomic_load_explicit(&ps_nlost, memory_order_relaxed);
+
+			if (ps_lost[i].a >= (char *)addr && ps_lost[i].a < end) {
+				ps_lost[i] = ps_lost[n - 1];
+				atomic_store_explicit(&ps_nlost, n - 1, memory_order_release);
+			} else {
+				i++;
+			}
+		}
+		mm_unlock(&ps_as_lock);
+	} else {
+		munmap(addr, len);
+	}
 	atomic_fetch_sub_explicit(&ps_committed, committed_len, memory_order_relaxed);
 }
 

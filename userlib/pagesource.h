@@ -39,4 +39,10 @@ MM_HIDDEN void ps_release(void *addr, size_t len, size_t committed_len);
 MM_HIDDEN uint64_t ps_virt_to_phys(const void *p);
 
 /* After fork in the child: nothing to redo, but kept for symmetry. */
+
+/* fork(): hold the address-space lock (taken last, after every heap lock:
+ * it is a leaf) so no child starts with a commit's hole unrestored. */
+MM_HIDDEN void ps_atfork_prepare(void);
+MM_HIDDEN void ps_atfork_parent(void);
+MM_HIDDEN void ps_atfork_child(void);
 #endif /* MYMEM_PAGESOURCE_H */

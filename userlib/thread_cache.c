@@ -118,7 +118,7 @@ static struct tcache *tc_new(void)
 	} else {
 		size_t sz = mm_align_up(sizeof(*tc), 64);
 
-		if (tc_meta_cur + sz > tc_meta_end || !tc_meta_cur) {
+		if (!tc_meta_cur || sz > (size_t)(tc_meta_end - tc_meta_cur)) {
 			size_t len = 64 * 1024;
 			char *m = ps_reserve(len, ps_page_size());
 
