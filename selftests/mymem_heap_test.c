@@ -346,7 +346,7 @@ static FILE *start_target(const char *mode, unsigned long *addr, int *pid)
 	return p;
 }
 
-TEST_F_TIMEOUT(heap, gdb_prints_and_changes_a_heap_string_of_a_live_process, 300)
+TEST_F_TIMEOUT(heap, gdb_prints_and_changes_a_heap_string_of_a_live_process, 400)
 {
 	unsigned long addr;
 	int pid, st;
@@ -371,7 +371,7 @@ TEST_F_TIMEOUT(heap, gdb_prints_and_changes_a_heap_string_of_a_live_process, 300
 	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
-TEST_F_TIMEOUT(heap, core_dump_contains_the_heap_and_gdb_reads_it, 300)
+TEST_F_TIMEOUT(heap, core_dump_contains_the_heap_and_gdb_reads_it, 400)
 {
 	char saved[256] = "", path[64], cmd[512], out[8192];
 	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
