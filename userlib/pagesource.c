@@ -10,18 +10,24 @@
  * PROT_NONE back over the piece, which unmaps the device pages and so
  * returns them at once.  (MADV_DONTNEED would not free device pages.)
  *
- * ps_as_lock: when mmap(MAP_FIXED) of the device fails (ENOMEM at the
- * device's limit), the kernel has already unmapped the PROT_NONE range it
- * was to replace; until re_reserve() maps it back, that range is a hole
- * that any mmap(NULL) may be given.  Were it another thread's new
- * reservation, re_reserve() would map PROT_NONE over that thread's pages
- * (seen as SIGSEGVs on the large-block list under memory pressure).  So
- * every mmap(NULL) of this library (ps_reserve) and every MAP_FIXED over a
- * reservation (commit, its restore, decommit) run under this one lock.
- * mmap(NULL)s made outside the library (the program's own, glibc's thread
- * stacks) can still land in such a hole: so the hole is put back with
- * MAP_FIXED_NOREPLACE, piece by piece, and the pages someone else got are
- * recorded as lost (ps_lost): never committed, never unmapped by us.
+ * Committing never leaves a hole: mmap(MAP_FIXED) of the device over the
+ * reservation would unmap the reservation first and, when the device then
+ * refuses (ENOMEM at its limit), leave a hole that any other thread's
+ * mmap(NULL) may be given before the reservation is put back; restoring
+ * it with MAP_FIXED would then map PROT_NONE over that thread's pages
+ * (seen as SIGSEGVs on the large-block list under memory pressure).  So a
+ * commit maps the pages wherever the kernel likes (a refusal touches
+ * nothing) and moves them onto the reservation with one
+ * mremap(MREMAP_FIXED), which replaces the range in a single step.
+ *
+ * ps_as_lock: only the rare failure of that mremap, after the kernel
+ * unmapped the target, leaves a hole.  Every mmap(NULL) of this library
+ * (ps_reserve) and every change of a reservation (commit, decommit) run
+ * under this one lock, so none of ours can land in it; mmap(NULL)s made
+ * outside the library (the program's own, glibc's thread stacks) still
+ * can: so the hole is put back with MAP_FIXED_NOREPLACE, piece by piece,
+ * and the pages someone else got are recorded as lost (ps_lost): never
+ * committed, never unmapped by us.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -204,14 +210,20 @@ bool ps_commit(void *addr, size_t len)
 	    lost_overlaps(addr, len))
 		p = MAP_FAILED;		/* part of it is someone else's now */
 	else if (ps_kind == MYMEM_SOURCE_DEVICE)
-		p = mmap(addr, len, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_FIXED, ps_fd, 0);
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, ps_fd, 0);
 	else if (ps_kind == MYMEM_SOURCE_ANON)
-		p = mmap(addr, len, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	else
 		p = MAP_FAILED;
-	if (p == MAP_FAILED) {
+	if (p == MAP_FAILED) {		/* the reservation is untouched */
+		mm_unlock(&ps_as_lock);
+		errno = ENOMEM;
+		return false;
+	}
+	if (mremap(p, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, addr) != addr) {
+		/* The target may be unmapped already: put back what we can. */
+		munmap(p, len);
 		restore_hole(addr, len);
 		mm_unlock(&ps_as_lock);
 		errno = ENOMEM;
