@@ -411,7 +411,12 @@ static void fuzz_ioctl(struct worker *w)
 		arg = (char *)(rn(w, 2) ? 0xffff888000000000ul : 0xffffffff81000000ul);
 		break;
 	case P_NONCANON:
-		arg = (char *)(0x0000800000000000ul + 8 * rn(w, 1000));
+		/*
+		 * Above 2^56: non-canonical with 4- and with 5-level paging
+		 * (the debug kernel boots with la57, where 2^47 is a valid
+		 * user address).
+		 */
+		arg = (char *)(0x0100000000000000ul + 8 * rn(w, 1000));
 		break;
 	case P_MISALIGNED:
 		arg = w->buf + 1 + rn(w, 7);
