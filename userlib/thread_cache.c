@@ -392,7 +392,9 @@ void tc_atfork_child(void)
 	/*
 	 * A thread caught between counting an operation and doing it left
 	 * the counters off by its block: recount from the heap when asked.
+	 * That thread need not own a cache (large blocks and a cache being
+	 * set up count in the shared counters), so always recount: with no
+	 * other thread it finds nothing to correct.
 	 */
-	if (tc_list && (tc_list->next || tc_list != mm_t_tc))
-		atomic_store(&mm_stats_rebase, true);
+	atomic_store(&mm_stats_rebase, true);
 }

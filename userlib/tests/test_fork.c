@@ -13,6 +13,7 @@
 
 static atomic_int stop;
 
+/* Random small and medium blocks: thread caches and the arenas. */
 static void *churn(void *arg)
 {
 	uint64_t r = (uintptr_t)arg + 1;
@@ -30,17 +31,36 @@ static void *churn(void *arg)
 	return NULL;
 }
 
-FIXTURE(forking) { int unused; };
-FIXTURE_SETUP(forking) { self->unused = 0; }
-FIXTURE_TEARDOWN(forking) { (void)self; }
+/* Blocks above the caches' range only: these threads never own a cache. */
+static void *churn_uncached(void *arg)
+{
+	uint64_t r = (uintptr_t)arg + 1;
+	void *slot[16] = { 0 };
 
-TEST_F_TIMEOUT(forking, fork_while_threads_allocate, 120)
+	while (!atomic_load(&stop)) {
+		uint64_t x = rng_next(&r);
+		unsigned k = (unsigned)(x % 16);
+
+		free(slot[k]);
+		slot[k] = malloc(2048 + (x >> 8) % 30000);
+	}
+	for (int k = 0; k < 16; k++)
+		free(slot[k]);
+	return NULL;
+}
+
+/*
+ * Fork 100 times while four threads run fn; each child allocates, frees
+ * and must find its heap consistent, statistics included (a thread caught
+ * mid-operation leaves its block in use: the child recounts).
+ */
+static void fork_during(struct __test_metadata *_metadata, void *(*fn)(void *))
 {
 	pthread_t t[4];
 
 	atomic_store(&stop, 0);
 	for (long i = 0; i < 4; i++)
-		ASSERT_EQ(0, pthread_create(&t[i], NULL, churn, (void *)i));
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, fn, (void *)i));
 	for (int round = 0; round < 100; round++) {
 		int status;
 		pid_t pid = fork();
@@ -48,13 +68,17 @@ TEST_F_TIMEOUT(forking, fork_while_threads_allocate, 120)
 		ASSERT_GE(pid, 0);
 		if (pid == 0) {
 			void *p[200];
+			int r;
 
 			alarm(20);	/* a deadlock ends in SIGALRM */
 			for (int i = 0; i < 200; i++)
 				p[i] = malloc((size_t)i * 41);
 			for (int i = 0; i < 200; i++)
 				free(p[i]);
-			{ int r = mymem_check(); if (r) fprintf(stderr, "child check: %s\n", mymem_strerror(r)); _exit(r == 0 ? 0 : 3); }
+			r = mymem_check();
+			if (r)
+				fprintf(stderr, "child check: %s\n", mymem_strerror(r));
+			_exit(r == 0 ? 0 : 3);
 		}
 		ASSERT_EQ(pid, waitpid(pid, &status, 0));
 		ASSERT_TRUE(WIFEXITED(status));
@@ -64,6 +88,20 @@ TEST_F_TIMEOUT(forking, fork_while_threads_allocate, 120)
 	for (int i = 0; i < 4; i++)
 		ASSERT_EQ(0, pthread_join(t[i], NULL));
 	ASSERT_EQ(0, mymem_check());
+}
+
+FIXTURE(forking) { int unused; };
+FIXTURE_SETUP(forking) { self->unused = 0; }
+FIXTURE_TEARDOWN(forking) { (void)self; }
+
+TEST_F_TIMEOUT(forking, fork_while_threads_allocate, 120)
+{
+	fork_during(_metadata, churn);
+}
+
+TEST_F_TIMEOUT(forking, fork_while_threads_allocate_without_caches, 120)
+{
+	fork_during(_metadata, churn_uncached);
 }
 
 TEST_F(forking, child_sees_snapshot)
