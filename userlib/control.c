@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * control.c - the run-time controls of the API: fit policy, trim, and the
- * physical address of a heap pointer.
+ * control.c - the run-time controls of the API: fit policy, trim, the
+ * physical address of a heap pointer, and glibc's mallopt/malloc_trim.
  */
 #include <errno.h>
+#include <malloc.h>
 
 #include "internal.h"
 #include "pagesource.h"
@@ -85,4 +86,43 @@ API uint64_t mymem_virt_to_phys(const void *p)
 		return 0;
 	}
 	return ps_virt_to_phys(p);
+}
+
+/*
+ * glibc's tuning call, for the parameters this heap has: the thresholds
+ * and the top pad (setting a threshold stops their sliding, as in glibc).
+ * Returns 1 on success, 0 for a bad value or a parameter with no meaning
+ * here (M_MXFAST, M_ARENA_MAX, ...).
+ */
+API int mallopt(int param, int value)
+{
+	if (value < 0)
+		return 0;
+	mm_ready();
+	switch (param) {
+	case M_MMAP_THRESHOLD:
+		if ((size_t)value < 4096 || (size_t)value > ((size_t)32 << 20))
+			return 0;
+		__atomic_store_n(&mm_opt.mmap_threshold, (size_t)value, __ATOMIC_RELAXED);
+		break;
+	case M_TRIM_THRESHOLD:
+		__atomic_store_n(&mm_opt.trim_threshold,
+				 (size_t)value < 65536 ? (size_t)65536 : (size_t)value,
+				 __ATOMIC_RELAXED);
+		break;
+	case M_TOP_PAD:
+		__atomic_store_n(&mm_opt.top_pad, (size_t)value, __ATOMIC_RELAXED);
+		return 1;
+	default:
+		return 0;
+	}
+	__atomic_store_n(&mm_opt.dyn_threshold, false, __ATOMIC_RELAXED);
+	return 1;
+}
+
+/* glibc's: give free memory back; 1 if any was released. */
+API int malloc_trim(size_t pad)
+{
+	(void)pad;	/* each arena keeps its configured top pad */
+	return mymem_trim() > 0;
 }

@@ -46,13 +46,15 @@ static void count_used(struct arena *a, struct segment *s, struct block *b, size
 /*
  * Trim hysteresis.  A program that frees its working set and builds it
  * again (a loop over rounds) would have every page trimmed and faulted
- * back in each round.  So when the heap must grow after a trim released
- * pages, the pad kept above the top doubles (up to MM_TRIM_PAD_MAX); a
- * trim more than MM_TRIM_DECAY_S seconds after the last growth drops it
- * back to the configured top pad.  Peak RSS does not change: the pages
- * kept were resident at the peak anyway.  mymem_trim() returns everything.
+ * back in each round.  So when the heap must grow after trims released
+ * pages, the pad kept above the top grows to what those trims released
+ * (at least double, up to MM_TRIM_PAD_MAX): the next round finds its pages
+ * still there.  A trim more than MM_TRIM_DECAY_S seconds after the last
+ * growth drops the pad back to the configured top pad.  Peak RSS does not
+ * change: the pages kept were resident at the peak anyway.  mymem_trim()
+ * returns everything.
  */
-#define MM_TRIM_PAD_MAX	((size_t)16 << 20)
+#define MM_TRIM_PAD_MAX	((size_t)1 << 30)
 #define MM_TRIM_DECAY_S	1
 
 static int64_t coarse_seconds(void)
@@ -66,16 +68,20 @@ static int64_t coarse_seconds(void)
 
 static size_t trim_pad(struct arena *a)
 {
-	return a->trim_pad > mm_opt.top_pad ? a->trim_pad : mm_opt.top_pad;
+	size_t pad = mm_top_pad();
+
+	return a->trim_pad > pad ? a->trim_pad : pad;
 }
 
 static void note_growth(struct arena *a)
 {
-	if (a->trimmed) {
+	if (a->released) {
 		size_t pad = 2 * trim_pad(a);
 
+		if (pad < a->released)
+			pad = a->released;
 		a->trim_pad = pad < MM_TRIM_PAD_MAX ? pad : MM_TRIM_PAD_MAX;
-		a->trimmed = false;
+		a->released = 0;
 	}
 	a->grown_at = coarse_seconds();
 }
@@ -83,14 +89,13 @@ static void note_growth(struct arena *a)
 /* Before a trim: forget a pad that has not been needed for a while. */
 static void decay_pad(struct arena *a)
 {
-	if (a->trim_pad > mm_opt.top_pad && coarse_seconds() - a->grown_at > MM_TRIM_DECAY_S)
-		a->trim_pad = mm_opt.top_pad;
+	if (a->trim_pad > mm_top_pad() && coarse_seconds() - a->grown_at > MM_TRIM_DECAY_S)
+		a->trim_pad = mm_top_pad();
 }
 
 static void note_trim(struct arena *a, size_t released)
 {
-	if (released)
-		a->trimmed = true;
+	a->released += released;
 }
 
 /* Find a free block of at least need bytes, growing the heap if needed. */

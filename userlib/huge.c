@@ -106,7 +106,7 @@ static void huge_validate(const char *fn, struct segment *s, void *p)
 
 static void adapt_thresholds(size_t usable)
 {
-	if (!mm_opt.dyn_threshold || usable >= MM_DYN_MMAP_MAX ||
+	if (!__atomic_load_n(&mm_opt.dyn_threshold, __ATOMIC_RELAXED) || usable >= MM_DYN_MMAP_MAX ||
 	    usable < mm_mmap_threshold())
 		return;
 	__atomic_store_n(&mm_opt.mmap_threshold, usable + 1, __ATOMIC_RELAXED);

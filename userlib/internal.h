@@ -280,7 +280,7 @@ struct arena {
 	/* Free top bytes a trim keeps: rises when the heap grows right back
 	 * after a trim, falls when trims follow each other (heap.c). */
 	size_t trim_pad;
-	bool trimmed;			/* a trim released pages since the last growth */
+	size_t released;		/* bytes trims released since the last growth */
 	int64_t grown_at;		/* coarse monotonic seconds of the last growth */
 } __attribute__((aligned(64)));
 
@@ -430,6 +430,10 @@ static inline size_t mm_mmap_threshold(void)
 static inline size_t mm_trim_threshold(void)
 {
 	return __atomic_load_n(&mm_opt.trim_threshold, __ATOMIC_RELAXED);
+}
+static inline size_t mm_top_pad(void)
+{
+	return __atomic_load_n(&mm_opt.top_pad, __ATOMIC_RELAXED);
 }
 static inline int mm_policy(void)
 {

@@ -52,7 +52,7 @@ bool mm_init_slow(void)
 		}
 		mm_cookie = c | 1;
 		options_load();
-		n = mm_opt.arenas ? mm_opt.arenas : 4 * cpu_count();
+		n = mm_opt.arenas ? mm_opt.arenas : cpu_count();
 		arena_init_all(n > MM_MAX_ARENAS ? MM_MAX_ARENAS : n, mm_opt.policy);
 		s = ps_init() ? 2 : 3;
 		atomic_store_explicit(&mm_init_state, s, memory_order_release);
@@ -172,9 +172,9 @@ static MM_NOINLINE void free_slow(void *p)
 
 /*
  * The fast path: find the segment (one byte-map load), check the header
- * (tag, no flags, a cacheable size, the boundary tag at its end agrees)
- * and push the block on the cache's bin.  Anything unusual goes to
- * free_slow, which checks everything again and names what is wrong.
+ * (tag, no flags, a cacheable size inside committed memory) and push the
+ * block on the cache's bin.  Anything unusual goes to free_slow, which
+ * checks everything again and names what is wrong.
  */
 API void free(void *p)
 {
@@ -205,9 +205,10 @@ API void free(void *p)
 	/* Tag of this address, no flag (free, cached, huge) set. */
 	if (MM_UNLIKELY(((h ^ mm_tag_raw(b)) >> 56) | (h & B_FLAGS)))
 		goto slow;
+	/* The boundary tag at the block's end is checked when the cache
+	 * gives the block back to the heap (tc_return): one miss less here. */
 	bs = h & B_SIZE_MASK;
 	if (MM_UNLIKELY(bs - MM_MIN_BLOCK > TC_MAX_BS - MM_MIN_BLOCK || off + bs > committed ||
-			((struct block *)((char *)b + bs))->prev_size != bs ||
 			mm_policy() != MYMEM_POLICY_FAST))
 		goto slow;
 	tc_push(tc, b, h, tc_bin_of(bs));

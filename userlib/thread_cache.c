@@ -253,6 +253,21 @@ void *tc_malloc_slow(size_t n)
 	return p ? p : tc_refill(tc, i);
 }
 
+/*
+ * A cached block goes back to its arena (lock held).  free()'s fast path
+ * does not read the boundary tag at the block's end (another cache line),
+ * so an overflow past the block is caught here, when the block returns to
+ * the heap, as glibc's tcache leaves it to the chunk's later checks.
+ */
+static void tc_return(struct arena *a, struct segment *s, struct block *b)
+{
+	if (MM_UNLIKELY(blk_next(b)->prev_size != blk_size(b)))
+		mm_fatal("free", blk_payload(b),
+			 "corrupted boundary tag: the size at the block's end disagrees (overflow past the block?)");
+	blk_set_head_raw(b, blk_head(b) & ~B_CACHED);
+	heap_free(a, s, b);
+}
+
 /* Give all but keep blocks of each bin back to their arenas. */
 static void tc_flush_bins(struct tcache *tc, unsigned keep)
 {
@@ -273,8 +288,7 @@ static void tc_flush_bins(struct tcache *tc, unsigned keep)
 				mm_lock(&a->lock);
 				locked = a;
 			}
-			blk_set_head_raw(b, blk_head(b) & ~B_CACHED);
-			heap_free(a, s, b);
+			tc_return(a, s, b);
 		}
 	}
 	if (locked)
@@ -306,8 +320,7 @@ void tc_flush_bin(struct tcache *tc, unsigned i)
 			locked = s->arena;
 			mm_lock(&locked->lock);
 		}
-		blk_set_head_raw(rest, blk_head(rest) & ~B_CACHED);
-		heap_free(locked, s, rest);
+		tc_return(locked, s, rest);
 		rest = nb;
 	}
 	if (locked)

@@ -491,6 +491,60 @@ TEST(trim_returns_pages)
 	ASSERT_EQ(0, mymem_check());
 }
 
+TEST(mallopt_sets_the_mmap_threshold)
+{
+	struct mymem_heap_stats s0 = get_stats(), s1;
+	void *p, *q;
+
+	ASSERT_EQ(1, mallopt(M_MMAP_THRESHOLD, 64 * 1024));
+	p = malloc(100 * 1024);			/* above it: a mapping of its own */
+	s1 = get_stats();
+	ASSERT_EQ(s0.huge_blocks + 1, s1.huge_blocks);
+	ASSERT_EQ(1, mallopt(M_MMAP_THRESHOLD, 4 * MiB));
+	q = malloc(2 * MiB);			/* below it: in the heap */
+	ASSERT_EQ(s1.huge_blocks, get_stats().huge_blocks);
+	free(p);
+	free(q);
+	/* a freed large block does not slide a threshold the program set */
+	p = malloc(8 * MiB);
+	free(p);
+	q = malloc(6 * MiB);
+	ASSERT_EQ(s0.huge_blocks + 1, get_stats().huge_blocks);
+	free(q);
+	ASSERT_EQ(0, mymem_check());
+}
+
+TEST(mallopt_rejects_what_it_cannot_do)
+{
+	ASSERT_EQ(0, mallopt(M_MMAP_THRESHOLD, -1));
+	ASSERT_EQ(0, mallopt(M_MMAP_THRESHOLD, 64 << 20));	/* glibc's maximum is 32 MiB */
+	ASSERT_EQ(0, mallopt(M_MMAP_THRESHOLD, 100));
+	ASSERT_EQ(0, mallopt(M_MXFAST, 64));
+	ASSERT_EQ(0, mallopt(M_ARENA_MAX, 1));
+	ASSERT_EQ(0, mallopt(12345, 1));
+	ASSERT_EQ(1, mallopt(M_TRIM_THRESHOLD, 1 << 20));
+	ASSERT_EQ(1, mallopt(M_TOP_PAD, 0));
+}
+
+TEST(malloc_trim_gives_pages_back)
+{
+	enum { N = 200 };
+	void *p[N];
+	struct mymem_heap_stats s0 = get_stats(), s1;
+
+	ASSERT_EQ(1, mallopt(M_TRIM_THRESHOLD, 64 << 20));	/* free() keeps it all */
+	for (int i = 0; i < N; i++)
+		p[i] = malloc(100 * 1024);
+	for (int i = 0; i < N; i++)
+		free(p[i]);
+	s1 = get_stats();
+	ASSERT_GE(s1.pages_mapped, s0.pages_mapped + N * 100 * 1024 / s1.page_size);
+	ASSERT_EQ(1, malloc_trim(0));
+	ASSERT_LT(get_stats().pages_mapped, s0.pages_mapped + 2 * MiB / s1.page_size);
+	ASSERT_EQ(0, malloc_trim(0));		/* nothing left to give */
+	ASSERT_EQ(0, mymem_check());
+}
+
 TEST(memory_falls_after_big_frees_without_trim)
 {
 	enum { N = 400 };

@@ -159,6 +159,20 @@ static void overflow_detected_on_own_free(struct misuse *m)
 	free(p);
 }
 
+/* A small block goes to the thread cache unchecked at its end; the tag is
+ * checked when the cache returns it to the heap (mymem_trim flushes). */
+static void overflow_of_cached_block(struct misuse *m)
+{
+	char *p = malloc(100), *q = malloc(100);
+
+	announce(m, p);
+	(void)q;
+	memset(p + malloc_usable_size(p), 0, 8);	/* q's prev_size: p's end tag */
+	free(p);
+	mymem_trim();
+	fprintf(stderr, "overflow not caught\n");
+}
+
 static void underflow_into_own_header(struct misuse *m)
 {
 	char *p = malloc(200);
@@ -197,6 +211,7 @@ TEST(free_misaligned_pointer) { expect_abort(_metadata, misaligned_pointer, "inv
 TEST(free_large_interior_pointer) { expect_abort(_metadata, huge_interior_pointer, "invalid pointer"); }
 TEST(overflow_caught_at_next_free) { expect_abort(_metadata, overflow_into_next_header, "corrupted"); }
 TEST(overflow_caught_at_own_free) { expect_abort(_metadata, overflow_detected_on_own_free, "boundary tag"); }
+TEST(overflow_of_cached_block_caught_when_cache_returns_it) { expect_abort(_metadata, overflow_of_cached_block, "boundary tag"); }
 TEST(underflow_caught) { expect_abort(_metadata, underflow_into_own_header, "corrupted"); }
 TEST(realloc_of_freed_pointer) { expect_abort(_metadata, realloc_freed, "realloc("); }
 TEST(usable_size_of_foreign_pointer) { expect_abort(_metadata, usable_size_of_garbage, "invalid pointer"); }

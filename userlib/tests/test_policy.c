@@ -66,6 +66,8 @@ FIXTURE_SETUP(frag)
 {
 	const size_t sizes[NHOLES] = { U, 3 * U, 2 * U, 5 * U, 3 * U / 2 };
 
+	/* All holes in the heap: none at or above the mmap threshold. */
+	ASSERT_EQ(1, mallopt(M_MMAP_THRESHOLD, 1 << 20));
 	ASSERT_EQ(0, mymem_set_policy(variant->policy));
 	for (int i = 0; i < NHOLES; i++) {
 		self->hole_size[i] = sizes[i] - HDR;
