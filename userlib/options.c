@@ -18,8 +18,8 @@ extern char **environ;
 
 struct mm_options mm_opt = {
 	.policy = MYMEM_POLICY_FAST,
-	.mmap_threshold = (size_t)128 << 10,
-	.trim_threshold = (size_t)256 << 10,
+	.mmap_threshold = (size_t)1 << 20,
+	.trim_threshold = (size_t)2 << 20,
 	.top_pad = (size_t)128 << 10,
 	.dyn_threshold = true,
 	.arenas = 0,
