@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "internal.h"
+#include "valgrind_annot.h"
 #include "pagesource.h"
 
 #define API __attribute__((visibility("default")))
@@ -88,7 +89,7 @@ static int collect(const struct seg_rec *sr, uintptr_t from, struct blk_rec *out
 	return n;
 }
 
-API int mymem_dump(FILE *f)
+static int dump_heap(FILE *f)
 {
 	struct seg_rec sr;
 	struct blk_rec recs[BATCH];
@@ -128,4 +129,14 @@ API int mymem_dump(FILE *f)
 		}
 	}
 	return err;
+}
+
+/* Muted under memcheck: the walk reads headers. */
+API int mymem_dump(FILE *f)
+{
+	bool m = vg_mute();
+	int r = dump_heap(f);
+
+	vg_unmute(m);
+	return r;
 }

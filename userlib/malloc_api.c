@@ -19,6 +19,7 @@
 
 #include "internal.h"
 #include "pagesource.h"
+#include "valgrind_annot.h"
 
 #define API __attribute__((visibility("default")))
 
@@ -52,6 +53,7 @@ bool mm_init_slow(void)
 		}
 		mm_cookie = c | 1;
 		options_load();
+		vg_init();
 		n = mm_opt.arenas ? mm_opt.arenas : cpu_count();
 		arena_init_all(n > MM_MAX_ARENAS ? MM_MAX_ARENAS : n, mm_opt.policy);
 		s = ps_init() ? 2 : 3;
@@ -105,9 +107,13 @@ static void *mm_alloc(size_t n, size_t align, bool zero)
 
 static MM_NOINLINE void *malloc_slow(size_t n)
 {
+	bool m = vg_mute();
 	void *p = tc_malloc_slow(n);
 
-	return p ? p : mm_alloc(n, MM_ALIGN, false);
+	if (!p)
+		p = mm_alloc(n, MM_ALIGN, false);
+	vg_unmute(m);
+	return vg_alloc(p, n, false);
 }
 
 /* The fast path: a pop from the thread cache's bin, nothing else. */
@@ -130,9 +136,7 @@ static MM_NOINLINE __attribute__((noreturn)) void not_ours(const char *fn, void 
 	mm_fatal(fn, p, "invalid pointer: not allocated by mymem, or already freed");
 }
 
-/* Everything free() does not settle inline: large and huge blocks, the
- * first free of a thread, other policies, and every kind of misuse. */
-static MM_NOINLINE void free_slow(void *p)
+static void free_block(void *p)
 {
 	struct segment *s;
 	struct block *b;
@@ -168,6 +172,19 @@ static MM_NOINLINE void free_slow(void *p)
 		mm_unlock(&a->lock);
 	}
 	errno = e;
+}
+
+/* Everything free() does not settle inline: large and huge blocks, the
+ * first free of a thread, other policies, every kind of misuse, and all
+ * frees under memcheck (no thread cache there). */
+static MM_NOINLINE void free_slow(void *p)
+{
+	bool m;
+
+	vg_free(p);
+	m = vg_mute();
+	free_block(p);
+	vg_unmute(m);
 }
 
 /*
@@ -223,6 +240,15 @@ API void cfree(void *p)
 	free(p);
 }
 
+static MM_NOINLINE void *calloc_slow(size_t t)
+{
+	bool m = vg_mute();
+	void *p = mm_alloc(t, MM_ALIGN, true);
+
+	vg_unmute(m);
+	return vg_alloc(p, t, true);
+}
+
 API void *calloc(size_t n, size_t m)
 {
 	size_t t;
@@ -242,15 +268,53 @@ API void *calloc(size_t n, size_t m)
 		if (p)
 			return memset(p, 0, t);
 	}
-	return mm_alloc(t, MM_ALIGN, true);
+	return calloc_slow(t);
+}
+
+/*
+ * Resize p's block to hold n bytes without moving it, if possible.
+ * *old gets the bytes p held before (the request's size under memcheck,
+ * else the usable size): what a move has to copy.
+ */
+static bool resize_in_place(void *p, size_t n, size_t *old)
+{
+	struct segment *s = seg_lookup(p);
+	struct block *b;
+	size_t usable;
+
+	if (!s)
+		not_ours("realloc", p);
+	if (s->magic == SEG_MAGIC_HUGE) {
+		usable = huge_usable(s, p);
+		*old = vg_size(p, usable);
+		return n <= usable && n >= usable / 2;
+	}
+	b = blk_of(p);
+	mm_validate_inuse("realloc", s, b);
+	usable = blk_size(b) - MM_HDR;
+	*old = vg_size(p, usable);
+	if (n < mm_mmap_threshold()) {
+		struct arena *a = s->arena;
+		bool ok;
+
+		mm_lock(&a->lock);
+		mm_validate_prev("realloc", s, b);
+		ok = heap_resize(a, s, b, mm_block_size(n));
+		mm_unlock(&a->lock);
+		if (ok) {
+			mm_count_free(usable);
+			mm_count_alloc(blk_size(b) - MM_HDR);
+			return true;
+		}
+	}
+	return false;
 }
 
 API void *realloc(void *p, size_t n)
 {
-	struct segment *s;
-	struct block *b;
-	size_t old, usable;
+	size_t old;
 	void *np;
+	bool m, ok;
 
 	if (!p)
 		return malloc(n);
@@ -262,37 +326,17 @@ API void *realloc(void *p, size_t n)
 		errno = ENOMEM;
 		return NULL;
 	}
-	s = seg_lookup(p);
-	if (!s)
-		not_ours("realloc", p);
-	if (s->magic == SEG_MAGIC_HUGE) {
-		usable = huge_usable(s, p);
-		if (n <= usable && n >= usable / 2)
-			return p;
-	} else {
-		b = blk_of(p);
-		mm_validate_inuse("realloc", s, b);
-		old = blk_size(b);
-		usable = old - MM_HDR;
-		if (n < mm_mmap_threshold()) {
-			struct arena *a = s->arena;
-			bool ok;
-
-			mm_lock(&a->lock);
-			mm_validate_prev("realloc", s, b);
-			ok = heap_resize(a, s, b, mm_block_size(n));
-			mm_unlock(&a->lock);
-			if (ok) {
-				mm_count_free(usable);
-				mm_count_alloc(blk_size(b) - MM_HDR);
-				return p;
-			}
-		}
+	m = vg_mute();
+	ok = resize_in_place(p, n, &old);
+	vg_unmute(m);
+	if (ok) {
+		vg_resize(p, old, n);
+		return p;
 	}
 	np = malloc(n);
 	if (!np)
 		return NULL;
-	memcpy(np, p, n < usable ? n : usable);
+	memcpy(np, p, n < old ? n : old);
 	free(p);
 	return np;
 }
@@ -312,13 +356,19 @@ static inline bool pow2(size_t a) { return a && !(a & (a - 1)); }
 
 static void *mm_memalign(size_t align, size_t n)
 {
+	void *p;
+	bool m;
+
 	if (align <= MM_ALIGN)
 		return malloc(n);
 	if (align > MM_MAX_REQUEST) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	return mm_alloc(n, align, false);
+	m = vg_mute();
+	p = mm_alloc(n, align, false);
+	vg_unmute(m);
+	return vg_alloc(p, n, false);
 }
 
 API int posix_memalign(void **out, size_t align, size_t n)
@@ -380,19 +430,32 @@ API void *pvalloc(size_t n)
 	return mm_memalign(pg, n ? mm_align_up(n, pg) : pg);
 }
 
-API size_t malloc_usable_size(void *p)
+static size_t usable_size(void *p)
 {
-	struct segment *s;
+	struct segment *s = seg_lookup(p);
 
-	if (!p)
-		return 0;
-	s = seg_lookup(p);
 	if (!s)
 		not_ours("malloc_usable_size", p);
 	if (s->magic == SEG_MAGIC_HUGE)
 		return huge_usable(s, p);
 	mm_validate_inuse("malloc_usable_size", s, blk_of(p));
 	return blk_size(blk_of(p)) - MM_HDR;
+}
+
+/* Under memcheck the size asked for, as valgrind's own malloc answers:
+ * the bytes past it are redzones. */
+API size_t malloc_usable_size(void *p)
+{
+	size_t u;
+	bool m;
+
+	if (!p)
+		return 0;
+	m = vg_mute();
+	u = usable_size(p);
+	u = vg_size(p, u);
+	vg_unmute(m);
+	return u;
 }
 
 /* glibc-internal names some programs call directly (as mimalloc does). */
