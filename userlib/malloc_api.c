@@ -427,7 +427,10 @@ API void *pvalloc(size_t n)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return mm_memalign(pg, n ? mm_align_up(n, pg) : pg);
+	/* Through the exported memalign: valgrind 3.19 replaces memalign and
+	 * free in any library but not pvalloc, and its free must get its own
+	 * blocks. */
+	return memalign(pg, n ? mm_align_up(n, pg) : pg);
 }
 
 static size_t usable_size(void *p)
