@@ -1,10 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # run_tests.sh - run the libmymem test binaries given as arguments, then
-# the LD_PRELOAD smoke tests; print one summary line "N passed, N failed"
-# and exit non-zero if anything failed.  Each binary's TAP output is kept
-# in $OUT/tests/<name>.log; a binary that dies before its totals counts as
-# one failure.
+# the LD_PRELOAD smoke tests and the valgrind tests; print one summary line
+# "N passed, N failed" and exit non-zero if anything failed.  Each binary's
+# TAP output is kept in $OUT/tests/<name>.log; a binary that dies before its
+# totals counts as one failure.
 set -u
 OUT=${OUT:?OUT must point to the build directory of userlib}
 here=$(dirname "$0")
@@ -50,6 +50,21 @@ if [ "$sf" -ne 0 ] || [ "$sp" -eq 0 ]; then
 	[ "$sp" -eq 0 ] && fail=$((fail + 1))
 else
 	echo "ok   preload_smoke: $sp passed"
+fi
+
+# Under valgrind's memcheck: same line format as the smoke tests.
+vg_log="$OUT/tests/valgrind_test.log"
+sh "$here/valgrind_test.sh" "$OUT/tests" >"$vg_log" 2>&1
+vp=$(grep -c '^ok ' "$vg_log")
+vf=$(grep -c '^not ok ' "$vg_log")
+pass=$((pass + vp))
+fail=$((fail + vf))
+if [ "$vf" -ne 0 ] || [ "$vp" -eq 0 ]; then
+	echo "FAIL valgrind: $vp passed, $vf failed, see $vg_log"
+	grep '^not ok' "$vg_log" | sed 's/^/    /'
+	[ "$vp" -eq 0 ] && fail=$((fail + 1))
+else
+	echo "ok   valgrind: $vp passed$(grep -o ' # SKIP.*' "$vg_log")"
 fi
 
 echo "$pass passed, $fail failed"
