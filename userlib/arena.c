@@ -8,9 +8,17 @@
  * thread waits for it, unless its lock has been busy often lately: then
  * the thread tries the others and moves to the first free one, so threads
  * spread over the arenas instead of queueing on one lock, but a passing
- * collision (another thread giving blocks back) does not scatter a
- * thread's blocks over several heaps.  Blocks go back to the arena of
- * their segment, whichever thread frees them.
+ * collision does not scatter a thread's blocks over several heaps.
+ *
+ * Blocks go back to the arena of their segment, whichever thread frees
+ * them, but a thread never waits for another arena's lock to do so: it
+ * pushes them on that arena's remote list (one compare-and-swap per
+ * batch), and whoever takes the arena's lock next puts them back in the
+ * heap.  So a consumer freeing a producer's blocks never holds the lock
+ * the producer allocates under, and the producer has no reason to move.
+ * A list that grows past REMOTE_MAX blocks is drained by the giver itself
+ * when the lock is free, so an arena nobody allocates from any more does
+ * not keep more than that out of its heap.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -67,20 +75,61 @@ void arena_init_all(unsigned n, int policy)
 	}
 }
 
-struct arena *arena_get_locked(void)
-{
-	struct arena *a = t_arena;
+#define REMOTE_MAX	64
 
-	if (MM_UNLIKELY(!a)) {
-		a = &mm_arenas[atomic_fetch_add_explicit(&next_arena, 1, memory_order_relaxed)
-			       % mm_narenas];
-		t_arena = a;
+/* Lock held: put back in the heap what other threads gave back. */
+void arena_drain_remote(struct arena *a)
+{
+	struct block *b;
+	int n = 0;
+
+	if (MM_LIKELY(!atomic_load_explicit(&a->remote.head, memory_order_relaxed)))
+		return;
+	b = atomic_exchange_explicit(&a->remote.head, NULL, memory_order_acquire);
+	while (b) {
+		struct block *next = b->next_free;
+
+		heap_take_back(a, seg_lookup(b), b);
+		b = next;
+		n++;
 	}
-	if (MM_LIKELY(mm_trylock(&a->lock))) {
-		if (t_contended)
-			t_contended--;
-		return a;
+	atomic_fetch_sub_explicit(&a->remote.count, n, memory_order_relaxed);
+}
+
+void arena_lock(struct arena *a)
+{
+	mm_lock(&a->lock);
+	arena_drain_remote(a);
+}
+
+/*
+ * Give back n blocks of arena a (B_CACHED, chained first .. last through
+ * next_free) without waiting for its lock.
+ */
+void arena_give_back(struct arena *a, struct block *first, struct block *last, unsigned n)
+{
+	struct block *h = atomic_load_explicit(&a->remote.head, memory_order_relaxed);
+
+	do
+		last->next_free = h;
+	while (!atomic_compare_exchange_weak_explicit(&a->remote.head, &h, first,
+						      memory_order_release,
+						      memory_order_relaxed));
+	if (atomic_fetch_add_explicit(&a->remote.count, (int)n, memory_order_relaxed) + (int)n >=
+	    REMOTE_MAX && mm_trylock(&a->lock)) {
+		arena_drain_remote(a);
+		mm_unlock(&a->lock);
 	}
+}
+
+/* The calling thread's arena, NULL before its first heap allocation. */
+struct arena *arena_current(void)
+{
+	return t_arena;
+}
+
+static struct arena *arena_get_locked_slow(struct arena *a)
+{
 	t_contended += CONTENDED_STEP;
 	if (t_contended < CONTENDED_MOVE) {
 		mm_lock(&a->lock);
@@ -96,6 +145,25 @@ struct arena *arena_get_locked(void)
 		}
 	}
 	mm_lock(&a->lock);
+	return a;
+}
+
+struct arena *arena_get_locked(void)
+{
+	struct arena *a = t_arena;
+
+	if (MM_UNLIKELY(!a)) {
+		a = &mm_arenas[atomic_fetch_add_explicit(&next_arena, 1, memory_order_relaxed)
+			       % mm_narenas];
+		t_arena = a;
+	}
+	if (MM_LIKELY(mm_trylock(&a->lock))) {
+		if (t_contended)
+			t_contended--;
+	} else {
+		a = arena_get_locked_slow(a);
+	}
+	arena_drain_remote(a);
 	return a;
 }
 
@@ -117,7 +185,7 @@ void arena_set_policy(int policy)
 	for (unsigned i = 0; i < mm_narenas; i++) {
 		struct arena *a = &mm_arenas[i];
 
-		mm_lock(&a->lock);
+		arena_lock(a);
 		fl_init(&a->fl, policy);
 		for (struct segment *s = a->segs; s; s = s->next) {
 			struct block *end = seg_sentinel(s);

@@ -79,7 +79,7 @@ static size_t heap_user_bytes(void)
 	for (unsigned i = 0; i < mm_narenas; i++) {
 		struct arena *a = &mm_arenas[i];
 
-		mm_lock(&a->lock);
+		arena_lock(a);
 		for (struct segment *s = a->segs; s; s = s->next) {
 			struct block *end = seg_sentinel(s);
 
@@ -127,7 +127,7 @@ static int check_heap(void)
 		unsigned nsegs = 0;
 		int r = MYMEM_OK;
 
-		mm_lock(&a->lock);
+		arena_lock(a);
 		for (struct segment *s = a->segs; s && r == MYMEM_OK; s = s->next) {
 			if (s->prev != (nsegs ? s->prev : NULL))
 				r = MYMEM_E_SEGMENT;

@@ -79,7 +79,7 @@ static size_t trim_heap(void)
 	for (unsigned i = 0; i < mm_narenas; i++) {
 		struct arena *a = &mm_arenas[i];
 
-		mm_lock(&a->lock);
+		arena_lock(a);
 		released += heap_trim_arena(a);
 		mm_unlock(&a->lock);
 	}

@@ -39,7 +39,7 @@ static bool next_segment(uintptr_t after, struct seg_rec *out)
 	for (unsigned i = 0; i < mm_narenas; i++) {
 		struct arena *a = &mm_arenas[i];
 
-		mm_lock(&a->lock);
+		arena_lock(a);
 		for (struct segment *s = a->segs; s; s = s->next) {
 			if ((uintptr_t)s > after && (!found || (uintptr_t)s < out->addr)) {
 				*out = (struct seg_rec){ (uintptr_t)s, s->reserved, s->committed,
@@ -68,7 +68,7 @@ static int collect(const struct seg_rec *sr, uintptr_t from, struct blk_rec *out
 	struct segment *s;
 	int n = 0;
 
-	mm_lock(&a->lock);
+	arena_lock(a);
 	for (s = a->segs; s && (uintptr_t)s != sr->addr; s = s->next)
 		;
 	if (s) {

@@ -258,6 +258,22 @@ void heap_free(struct arena *a, struct segment *s, struct block *b)
 	maybe_trim(a, s, b);
 }
 
+/*
+ * A block freed earlier but kept out of the heap (B_CACHED: in a thread
+ * cache or on an arena's remote list) goes back (lock held).  free() did
+ * not check the tags it checks here: the size at the block's end (an
+ * overflow past the block) and the left neighbour's.
+ */
+void heap_take_back(struct arena *a, struct segment *s, struct block *b)
+{
+	if (MM_UNLIKELY(blk_next(b)->prev_size != blk_size(b)))
+		mm_fatal("free", blk_payload(b),
+			 "corrupted boundary tag: the size at the block's end disagrees (overflow past the block?)");
+	mm_validate_prev("free", s, b);
+	blk_set_head_raw(b, blk_head(b) & ~B_CACHED);
+	heap_free(a, s, b);
+}
+
 bool heap_resize(struct arena *a, struct segment *s, struct block *b, size_t bs)
 {
 	size_t size = blk_size(b), total;

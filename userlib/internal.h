@@ -282,6 +282,12 @@ struct arena {
 	size_t trim_pad;
 	size_t released;		/* bytes trims released since the last growth */
 	int64_t grown_at;		/* coarse monotonic seconds of the last growth */
+	/* Blocks other threads freed, waiting for this arena's next lock
+	 * holder (arena.c); a line of its own, as other threads write it. */
+	struct {
+		struct block *_Atomic head;	/* linked through next_free */
+		_Atomic unsigned count;
+	} remote __attribute__((aligned(64)));
 } __attribute__((aligned(64)));
 
 extern MM_HIDDEN struct arena mm_arenas[MM_MAX_ARENAS];
@@ -289,6 +295,11 @@ extern MM_HIDDEN unsigned mm_narenas;
 
 MM_HIDDEN void arena_init_all(unsigned n, int policy);
 MM_HIDDEN struct arena *arena_get_locked(void);
+MM_HIDDEN void arena_lock(struct arena *a);
+MM_HIDDEN void arena_give_back(struct arena *a, struct block *first, struct block *last,
+			       unsigned n);
+MM_HIDDEN void arena_drain_remote(struct arena *a);
+MM_HIDDEN struct arena *arena_current(void);
 MM_HIDDEN void arena_set_policy(int policy);
 MM_HIDDEN int mm_register_atfork(void);
 MM_HIDDEN void arena_lock_all(void);
@@ -303,6 +314,7 @@ MM_HIDDEN struct block *heap_alloc(struct arena *a, size_t bs, size_t align, siz
 MM_HIDDEN struct block *heap_alloc_run(struct arena *a, size_t bs, unsigned k, unsigned *n);
 /* Free an in-use block of segment s (arena locked); coalesces at once. */
 MM_HIDDEN void heap_free(struct arena *a, struct segment *s, struct block *b);
+MM_HIDDEN void heap_take_back(struct arena *a, struct segment *s, struct block *b);
 /* Resize in place to block-size bs; false if that is impossible. */
 MM_HIDDEN bool heap_resize(struct arena *a, struct segment *s, struct block *b, size_t bs);
 MM_HIDDEN size_t heap_trim_arena(struct arena *a);

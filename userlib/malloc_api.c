@@ -163,13 +163,17 @@ static void free_block(void *p)
 	}
 	e = errno;		/* trimming may call into the kernel */
 	mm_count_free(bs - MM_HDR);
-	{
+	if (s->arena == arena_current()) {
 		struct arena *a = s->arena;
 
-		mm_lock(&a->lock);
+		arena_lock(a);
 		mm_validate_prev("free", s, b);
 		heap_free(a, s, b);
 		mm_unlock(&a->lock);
+	} else {
+		/* another thread's arena: never wait for its lock */
+		blk_set_head_raw(b, blk_head(b) | B_CACHED);
+		arena_give_back(s->arena, b, b, 1);
 	}
 	errno = e;
 }
@@ -297,7 +301,7 @@ static bool resize_in_place(void *p, size_t n, size_t *old)
 		struct arena *a = s->arena;
 		bool ok;
 
-		mm_lock(&a->lock);
+		arena_lock(a);
 		mm_validate_prev("realloc", s, b);
 		ok = heap_resize(a, s, b, mm_block_size(n));
 		mm_unlock(&a->lock);

@@ -32,7 +32,7 @@ static int heap_stats(struct mymem_heap_stats *st)
 		struct arena *a = &mm_arenas[i];
 		size_t big;
 
-		mm_lock(&a->lock);
+		arena_lock(a);
 		st->segments += a->nsegs;
 		st->free_bytes += a->fl.bytes;
 		st->free_blocks += a->fl.count;

@@ -254,77 +254,73 @@ void *tc_malloc_slow(size_t n)
 }
 
 /*
- * A cached block goes back to its arena (lock held).  free()'s fast path
- * does not read the boundary tag at the block's end (another cache line),
- * so an overflow past the block is caught here, when the block returns to
- * the heap, as glibc's tcache leaves it to the chunk's later checks.
+ * Send a chain of cached blocks (linked through next_free) back to their
+ * arenas: the calling thread's own under its lock, any other's through
+ * its remote list, a run of one arena's blocks in one step (arena.c).
  */
-static void tc_return(struct arena *a, struct segment *s, struct block *b)
+static void tc_send_back(struct block *b)
 {
-	if (MM_UNLIKELY(blk_next(b)->prev_size != blk_size(b)))
-		mm_fatal("free", blk_payload(b),
-			 "corrupted boundary tag: the size at the block's end disagrees (overflow past the block?)");
-	blk_set_head_raw(b, blk_head(b) & ~B_CACHED);
-	heap_free(a, s, b);
+	struct arena *own = arena_current();
+	bool locked = false;
+
+	while (b) {
+		struct segment *s = seg_lookup(b);
+		struct arena *a = s->arena;
+		struct block *next = b->next_free, *last = b;
+		unsigned n = 1;
+
+		if (a == own) {
+			if (!locked) {
+				arena_lock(a);
+				locked = true;
+			}
+			heap_take_back(a, s, b);
+			b = next;
+			continue;
+		}
+		while (next && seg_lookup(next)->arena == a) {
+			last = next;
+			next = next->next_free;
+			n++;
+		}
+		arena_give_back(a, b, last, n);
+		b = next;
+	}
+	if (locked)
+		mm_unlock(&own->lock);
+}
+
+/* Detach all but the first keep blocks of bin i: the chain to send back. */
+static struct block *tc_detach(struct tcache *tc, unsigned i, unsigned keep)
+{
+	struct block **link = &tc->bin[i], *rest;
+	unsigned n = tc->count[i];
+
+	if (n <= keep)
+		return NULL;
+	for (unsigned k = 0; k < keep; k++)
+		link = &(*link)->next_free;
+	rest = *link;
+	*link = NULL;
+	OWNER_ADD(tc->flushed[i], n - keep);
+	__atomic_store_n(&tc->count[i], keep, __ATOMIC_RELAXED);
+	return rest;
 }
 
 /* Give all but keep blocks of each bin back to their arenas. */
 static void tc_flush_bins(struct tcache *tc, unsigned keep)
 {
-	struct arena *locked = NULL;
-
-	for (unsigned i = 0; i < TC_BINS; i++) {
-		while (tc->count[i] > keep) {
-			struct block *b = tc->bin[i];
-			struct segment *s = seg_lookup(b);
-			struct arena *a = s->arena;
-
-			tc->bin[i] = b->next_free;
-			OWNER_ADD(tc->flushed[i], 1);
-			__atomic_store_n(&tc->count[i], tc->count[i] - 1, __ATOMIC_RELAXED);
-			if (a != locked) {
-				if (locked)
-					mm_unlock(&locked->lock);
-				mm_lock(&a->lock);
-				locked = a;
-			}
-			tc_return(a, s, b);
-		}
-	}
-	if (locked)
-		mm_unlock(&locked->lock);
+	for (unsigned i = 0; i < TC_BINS; i++)
+		tc_send_back(tc_detach(tc, i, keep));
 }
 
 /* Bin i overflowed: send the older half back, keep the hot head.  Called
  * from free's fast path, which must leave errno alone: trimming may not. */
 void tc_flush_bin(struct tcache *tc, unsigned i)
 {
-	unsigned k = tc_limit[i] / 2;
-	struct block *keep = tc->bin[i], *rest;
-	struct arena *locked = NULL;
 	int e = errno;
 
-	for (unsigned n = 1; n < k; n++)
-		keep = keep->next_free;
-	rest = keep->next_free;
-	keep->next_free = NULL;
-	OWNER_ADD(tc->flushed[i], tc->count[i] - k);
-	__atomic_store_n(&tc->count[i], k, __ATOMIC_RELAXED);
-	while (rest) {
-		struct block *nb = rest->next_free;
-		struct segment *s = seg_lookup(rest);
-
-		if (s->arena != locked) {
-			if (locked)
-				mm_unlock(&locked->lock);
-			locked = s->arena;
-			mm_lock(&locked->lock);
-		}
-		tc_return(locked, s, rest);
-		rest = nb;
-	}
-	if (locked)
-		mm_unlock(&locked->lock);
+	tc_send_back(tc_detach(tc, i, tc_limit[i] / 2));
 	errno = e;
 }
 

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <malloc.h>
+#include <pthread.h>
 
 #include "kselftest_harness.h"
 #include "testutil.h"
@@ -98,6 +99,39 @@ static void huge_double_free(struct misuse *m)
 	announce(m, p);
 	free(p);
 	free(p);
+}
+
+static void *free_it(void *p)
+{
+	free(p);
+	return NULL;
+}
+
+/* Freed by another thread: the block waits on its arena's remote list. */
+static void remote_double_free(struct misuse *m)
+{
+	void *p = malloc(3000), *guard = malloc(3000);
+	pthread_t t;
+
+	announce(m, p);
+	pthread_create(&t, NULL, free_it, p);
+	pthread_join(t, NULL);
+	free(p);
+	free(guard);
+}
+
+static void remote_block_overflowed(struct misuse *m)
+{
+	char *p = malloc(3000), *q = malloc(3000);
+	pthread_t t;
+
+	announce(m, p);
+	(void)q;
+	memset(p + malloc_usable_size(p), 0, 8);	/* q's prev_size: p's end tag */
+	pthread_create(&t, NULL, free_it, p);
+	pthread_join(t, NULL);
+	mymem_check();			/* drains the remote list */
+	fprintf(stderr, "overflow not caught\n");
 }
 
 static void stack_pointer(struct misuse *m)
@@ -203,6 +237,8 @@ static void usable_size_of_garbage(struct misuse *m)
 TEST(double_free_small) { expect_abort(_metadata, small_double_free, "double free"); }
 TEST(double_free_medium) { expect_abort(_metadata, medium_double_free, "double free"); }
 TEST(double_free_after_merge) { expect_abort(_metadata, merged_double_free, "free("); }
+TEST(double_free_by_another_thread) { expect_abort(_metadata, remote_double_free, "double free"); }
+TEST(overflow_of_a_block_another_thread_freed) { expect_abort(_metadata, remote_block_overflowed, "boundary tag"); }
 TEST(double_free_large) { expect_abort(_metadata, huge_double_free, "invalid pointer"); }
 TEST(free_stack_pointer) { expect_abort(_metadata, stack_pointer, "invalid pointer"); }
 TEST(free_static_pointer) { expect_abort(_metadata, static_pointer, "invalid pointer"); }

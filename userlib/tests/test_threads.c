@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <malloc.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -202,6 +203,59 @@ TEST(thread_exit_flushes_cache)
 	s = get_stats();
 	/* only this thread's cache may hold blocks */
 	ASSERT_LT(s.cached_blocks, 32 * 32);
+	ASSERT_EQ(0, mymem_check());
+}
+
+/*
+ * Blocks freed by a thread that never allocated (so has no arena of its
+ * own) go on their arena's remote list; the arena's next lock holder puts
+ * them back in the heap, where the allocating thread reuses them.
+ */
+#define NMEDIUM	200
+
+static atomic_int blocks_ready;
+
+static void *free_all(void *arg)
+{
+	void **p = arg;
+
+	while (!atomic_load(&blocks_ready))
+		sched_yield();
+	for (int i = 0; i < NMEDIUM; i++)
+		free(p[i]);		/* 3000 bytes: not for a thread cache */
+	return NULL;
+}
+
+TEST(blocks_freed_by_another_thread_go_back_to_their_heap)
+{
+	void *p[NMEDIUM], *q[NMEDIUM];
+	struct mymem_heap_stats s1, s2, s3;
+	pthread_t t;
+	size_t usable = 0;
+
+	/* created first: pthread_create's own blocks are not in the sums */
+	atomic_store(&blocks_ready, 0);
+	ASSERT_EQ(0, pthread_create(&t, NULL, free_all, p));
+	for (int i = 0; i < NMEDIUM; i++) {
+		p[i] = malloc(3000);
+		ASSERT_NE(NULL, p[i]);
+		memset(p[i], i, 3000);
+		usable += malloc_usable_size(p[i]);
+	}
+	s1 = get_stats();
+	atomic_store(&blocks_ready, 1);
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	s2 = get_stats();		/* takes the arena's lock: drains */
+	ASSERT_EQ(s1.bytes_in_use - usable, s2.bytes_in_use);
+	ASSERT_GE(s2.free_bytes, s1.free_bytes + usable);
+	ASSERT_EQ(0, mymem_check());
+	for (int i = 0; i < NMEDIUM; i++)
+		q[i] = malloc(3000);
+	s3 = get_stats();
+	/* the same memory again: the heap did not grow */
+	ASSERT_LE(s3.pages_mapped, s1.pages_mapped);
+	for (int i = 0; i < NMEDIUM; i++)
+		free(q[i]);
 	ASSERT_EQ(0, mymem_check());
 }
 
