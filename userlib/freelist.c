@@ -85,6 +85,8 @@ static void tlsf_remove(struct freelists *f, struct block *b)
 	}
 }
 
+#define TLSF_OWN_CLASS_TRIES	8
+
 static struct block *tlsf_find(struct freelists *f, size_t size)
 {
 	unsigned fl, sl;
@@ -92,11 +94,13 @@ static struct block *tlsf_find(struct freelists *f, size_t size)
 	uint64_t fl_map;
 	struct block *b;
 
-	/* Good fit first: the head of the request's own class may fit. */
+	/* Good fit first: a block of the request's own class may fit (a few
+	 * are looked at: taking the next class up splits a larger block). */
 	mapping(size, &fl, &sl);
 	b = f->heads[fl][sl];
-	if (b && blk_size(b) >= size)
-		return b;
+	for (unsigned k = 0; b && k < TLSF_OWN_CLASS_TRIES; k++, b = b->next_free)
+		if (blk_size(b) >= size)
+			return b;
 	/* Then the next class up, where every block fits. */
 	if (size >= TLSF_SMALL) {
 		int l = fls_sz(size);
