@@ -363,6 +363,7 @@ struct tcache {
 	/* blocks put in bin i by refills, taken out by flushes: the mallocs
 	 * served from it are refilled + nfree - flushed - count */
 	uint64_t refilled[TC_BINS], flushed[TC_BINS];
+	uint8_t fill[TC_BINS];		/* blocks the next refill carves (0: first) */
 	struct counters ctr;		/* this thread's other operations */
 	struct tcache *next, *prev;	/* all live caches */
 };

@@ -214,15 +214,29 @@ struct tcache *tc_current(void)
 }
 
 /*
- * A miss in bin i: carve the caller's block and half a bin's worth more
- * out of one heap block, under one lock.  The carved blocks tile the heap
+ * How many blocks a refill of bin i carves: 2 the first time, doubling
+ * with each refill up to half the bin.  A short-lived program that asks
+ * for a few blocks of many sizes so does not carve (and touch) a run of
+ * each; a busy bin reaches full runs after five refills.
+ */
+static unsigned tc_refill_count(struct tcache *tc, unsigned i)
+{
+	unsigned max = tc_limit[i] / 2 + 1, k = tc->fill[i] ? tc->fill[i] : 2;
+
+	tc->fill[i] = (uint8_t)(2 * k < max ? 2 * k : max);
+	return k;
+}
+
+/*
+ * A miss in bin i: carve the caller's block and up to half a bin's worth
+ * more (tc_refill_count) out of one heap block, under one lock.  The carved blocks tile the heap
  * block exactly; what the split left over (< MM_MIN_BLOCK) stays on the
  * caller's block.
  */
 static void *tc_refill(struct tcache *tc, unsigned i)
 {
 	size_t bs = tc_bin_size(i), total;
-	unsigned k = tc_limit[i] / 2 + 1;
+	unsigned k = tc_refill_count(tc, i);
 	struct arena *a = arena_get_locked();
 	struct block *big, *b, *prev;
 
