@@ -18,7 +18,7 @@
 #include "pagesource.h"
 
 #define MM_SEG_RESERVE		((size_t)32 << 20)	/* address space only */
-#define MM_SEG_INIT_COMMIT	((size_t)32 << 10)	/* a small program stays small */
+#define MM_SEG_INIT_COMMIT	((size_t)128 << 10)	/* a small program stays small */
 #define MM_SEG_GROW_MAX		((size_t)8 << 20)	/* device pages are eager: cap growth */
 
 _Atomic uint8_t mm_segmap[(size_t)1 << (MM_ADDR_BITS - MM_CHUNK_SHIFT)];

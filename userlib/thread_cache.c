@@ -46,8 +46,7 @@ static __thread void *t_reserve __attribute__((tls_model("initial-exec")));
 
 static mm_lock_t tc_lock = MM_LOCK_INIT;	/* list, pool, retired counters */
 static struct tcache *tc_list, *tc_pool;
-#define TC_META_LEN	((size_t)64 << 10)
-static char *tc_meta_cur, *tc_meta_committed, *tc_meta_end;
+static char *tc_meta_cur, *tc_meta_end;
 static struct counters retired;
 
 struct counters mm_shared_ctr;
@@ -110,39 +109,6 @@ static void tc_exit(void *arg)
 	mm_unlock(&tc_lock);
 }
 
-/*
- * Room for one more cache (tc_lock held): carved from a reservation whose
- * pages are committed only as caches need them, since device pages are
- * allocated (and zeroed) at commit and most programs have one thread.
- */
-static struct tcache *tc_carve(void)
-{
-	size_t sz = mm_align_up(sizeof(struct tcache), 64), pg = ps_page_size();
-	struct tcache *tc;
-	char *end;
-
-	if (!tc_meta_cur || sz > (size_t)(tc_meta_end - tc_meta_cur)) {
-		char *m = ps_reserve(TC_META_LEN, pg);
-
-		if (!m)
-			return NULL;
-		tc_meta_cur = m;
-		tc_meta_committed = m;
-		tc_meta_end = m + TC_META_LEN;
-	}
-	end = tc_meta_cur + sz;
-	if (end > tc_meta_committed) {
-		size_t len = mm_align_up((size_t)(end - tc_meta_committed), pg);
-
-		if (!ps_commit(tc_meta_committed, len))
-			return NULL;	/* the reservation stays for a retry */
-		tc_meta_committed += len;
-	}
-	tc = (struct tcache *)tc_meta_cur;
-	tc_meta_cur = end;
-	return tc;
-}
-
 static struct tcache *tc_new(void)
 {
 	struct tcache *tc = NULL;
@@ -152,11 +118,24 @@ static struct tcache *tc_new(void)
 		tc = tc_pool;
 		tc_pool = tc->next;
 	} else {
-		tc = tc_carve();
-		if (!tc) {
-			mm_unlock(&tc_lock);
-			return NULL;
+		size_t sz = mm_align_up(sizeof(*tc), 64);
+
+		if (!tc_meta_cur || sz > (size_t)(tc_meta_end - tc_meta_cur)) {
+			size_t len = 64 * 1024;
+			char *m = ps_reserve(len, ps_page_size());
+
+			if (m && ps_commit(m, len)) {
+				tc_meta_cur = m;
+				tc_meta_end = m + len;
+			} else {
+				if (m)
+					ps_release(m, len, 0);
+				mm_unlock(&tc_lock);
+				return NULL;
+			}
 		}
+		tc = (struct tcache *)tc_meta_cur;
+		tc_meta_cur += sz;
 	}
 	memset(tc, 0, sizeof(*tc));
 	tc->prev = NULL;
