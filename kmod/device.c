@@ -86,9 +86,11 @@ static int __init mymem_init(void)
 static void __exit mymem_exit(void)
 {
 	misc_deregister(&mymem_misc);
-	/* Unreachable while a file or mapping lives; a bug if it happens. */
-	if (!mymem_stats_balanced())
-		pr_err("pages or processes not returned at exit\n");
+	/*
+	 * Unreachable while a file or mapping lives, so an imbalance here is
+	 * a bug of this module: WARN, so that every test run's log scan fails.
+	 */
+	WARN(!mymem_stats_balanced(), "mymem: pages or processes not returned at exit\n");
 }
 
 module_init(mymem_init);

@@ -273,6 +273,26 @@ TEST_F(reload, rmmod_tool_says_in_use)
 	close(fd);
 }
 
+/* Every parameter is described for modinfo(8), with its type. */
+TEST_F(reload, modinfo_describes_every_parameter)
+{
+	static const char * const want[] = {
+		"max_pages:Most pages all processes together may hold",
+		"max_pages_per_process:Most pages one process may hold",
+	};
+	char *modinfo[] = { "modinfo", "-F", "parm", self->ko, NULL };
+	char out[2048];
+	unsigned int i;
+
+	ASSERT_EQ(0, run_tool(modinfo, out, sizeof(out))) TH_LOG("modinfo said: %s", out);
+	for (i = 0; i < ARRAY_SIZE(want); i++)
+		EXPECT_NE(NULL, strstr(out, want[i])) TH_LOG("no \"%s\" in: %s", want[i], out);
+	EXPECT_NE(NULL, strstr(out, "(ulong)")) TH_LOG("no parameter type in: %s", out);
+	/* ... and the same two parameters are the ones the module has */
+	EXPECT_EQ(0, access(MODULE_DIR "/parameters/max_pages", R_OK));
+	EXPECT_EQ(0, access(MODULE_DIR "/parameters/max_pages_per_process", R_OK));
+}
+
 TEST_F(reload, insmod_of_a_loaded_module_fails_eexist)
 {
 	EXPECT_EQ(-EEXIST, load(self->ko, ""));

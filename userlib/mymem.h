@@ -106,6 +106,9 @@ struct mymem_heap_stats {
 
 /* Fill *st; 0 or MYMEM_E_INVALID. */
 MYMEM_API int mymem_heap_stats(struct mymem_heap_stats *st);
+/* The same, under the name of the classic API (a function name does not
+ * clash with the uapi's struct tag mymem_stats). */
+MYMEM_API int mymem_stats(struct mymem_heap_stats *st);
 /* Print the statistics in a readable form; 0, or -1 on a write error. */
 MYMEM_API int mymem_print_stats(FILE *f);
 /* Every segment and block of the heap in address order. */

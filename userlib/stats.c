@@ -67,6 +67,12 @@ API int mymem_heap_stats(struct mymem_heap_stats *st)
 	return r;
 }
 
+/* The name the seeds' API uses; the struct keeps its heap_ name (mymem.h). */
+API int mymem_stats(struct mymem_heap_stats *st)
+{
+	return mymem_heap_stats(st);
+}
+
 API int mymem_print_stats(FILE *f)
 {
 	struct mymem_heap_stats st;

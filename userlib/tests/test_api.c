@@ -316,6 +316,29 @@ TEST(large_blocks_get_own_mapping)
 	ASSERT_EQ(0, mymem_check());
 }
 
+/* mymem_stats() is mymem_heap_stats() under the classic name. */
+TEST(mymem_stats_is_mymem_heap_stats)
+{
+	struct mymem_heap_stats a, b;
+	void *p = malloc(300);
+
+	ASSERT_NE(NULL, p);
+	memset(&a, 0xa5, sizeof(a));
+	memset(&b, 0x5a, sizeof(b));
+	ASSERT_EQ(0, mymem_heap_stats(&a));
+	ASSERT_EQ(0, mymem_stats(&b));
+	/* nothing allocated in between: the same figures */
+	EXPECT_EQ(a.alloc_count, b.alloc_count);
+	EXPECT_EQ(a.free_count, b.free_count);
+	EXPECT_EQ(a.bytes_in_use, b.bytes_in_use);
+	EXPECT_EQ(a.pages_mapped, b.pages_mapped);
+	EXPECT_EQ(a.free_bytes, b.free_bytes);
+	EXPECT_EQ(a.page_source, b.page_source);
+	EXPECT_GE(b.bytes_in_use, 300);
+	EXPECT_EQ(MYMEM_E_INVALID, mymem_stats(NULL));
+	free(p);
+}
+
 TEST(stats_add_up)
 {
 	struct mymem_heap_stats a, b, c;
