@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "sys.h"
 #include "pagesource.h"
 #include "valgrind_annot.h"
 
@@ -27,13 +28,17 @@ _Atomic int mm_init_state;
 uint64_t mm_cookie;
 bool mm_ctor_done;
 
+/* CPUs this process may run on (raw call: see sys.h). */
 static unsigned cpu_count(void)
 {
-	cpu_set_t set;
+	unsigned long mask[16];
+	unsigned n = 0;
+	long len = mm_syscall3(SYS_sched_getaffinity, 0, (long)sizeof(mask), (long)mask);
 
-	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
-		return (unsigned)CPU_COUNT(&set);
-	return 1;
+	/* The kernel returns the bytes it wrote. */
+	for (long i = 0; i < len / (long)sizeof(mask[0]); i++)
+		n += (unsigned)__builtin_popcountl(mask[i]);
+	return n ? n : 1;
 }
 
 bool mm_init_slow(void)
