@@ -153,9 +153,10 @@ static int check_heap(void)
 		size_t hb = 0, hn = 0;
 
 		for (struct segment *s = mm_huge_list; s; s = s->next) {
-			struct block *b = (struct block *)((char *)s + s->reserved - s->huge_usable - MM_HDR);
+			struct block *b = huge_block(s);
 
 			if (s->magic != SEG_MAGIC_HUGE || seg_lookup(blk_payload(b)) != s ||
+			    s->huge_payload + s->huge_usable > (char *)s + s->reserved ||
 			    !blk_tag_ok(b) || blk_size(b) != s->huge_usable + MM_HDR) {
 				mm_unlock(&mm_huge_lock);
 				return MYMEM_E_CORRUPT;

@@ -23,6 +23,7 @@ struct seg_rec {
 	size_t reserved, committed, usable;
 	int kind;
 	int arena;
+	uintptr_t block;	/* huge: the block header */
 };
 
 struct blk_rec {
@@ -43,7 +44,7 @@ static bool next_segment(uintptr_t after, struct seg_rec *out)
 		for (struct segment *s = a->segs; s; s = s->next) {
 			if ((uintptr_t)s > after && (!found || (uintptr_t)s < out->addr)) {
 				*out = (struct seg_rec){ (uintptr_t)s, s->reserved, s->committed,
-							 0, SEG_HEAP, (int)i };
+							 0, SEG_HEAP, (int)i, 0 };
 				found = true;
 			}
 		}
@@ -53,7 +54,8 @@ static bool next_segment(uintptr_t after, struct seg_rec *out)
 	for (struct segment *s = mm_huge_list; s; s = s->next) {
 		if ((uintptr_t)s > after && (!found || (uintptr_t)s < out->addr)) {
 			*out = (struct seg_rec){ (uintptr_t)s, s->reserved, s->committed,
-						 s->huge_usable, SEG_HUGE, -1 };
+						 s->huge_usable, SEG_HUGE, -1,
+						 (uintptr_t)huge_block(s) };
 			found = true;
 		}
 	}
@@ -108,8 +110,7 @@ static int dump_heap(FILE *f)
 		if (sr.kind == SEG_HUGE) {
 			if (fprintf(f, "segment %#lx large block: reserved %zu committed %zu\n"
 				    "  %#lx %zu used\n", (unsigned long)sr.addr, sr.reserved,
-				    sr.committed, (unsigned long)(sr.addr + sr.reserved - sr.usable - MM_HDR),
-				    sr.usable) < 0)
+				    sr.committed, (unsigned long)sr.block, sr.usable + MM_HDR) < 0)
 				err = -1;
 			continue;
 		}

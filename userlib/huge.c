@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * huge.c - blocks at or above the mmap threshold, each in a segment of
- * its own that free() gives straight back to the page source.
+ * its own that free() gives back to the page source.
  *
  * Layout: the segment header sits at the (4 MiB aligned) start of the
  * reservation and the block header right before the payload.  For an
@@ -9,6 +9,10 @@
  * header page and the pages from the one before the payload on are
  * committed, the hole between them stays reserved address space, so a
  * 2 MiB-aligned request costs one extra page, not 2 MiB.
+ *
+ * A block that realloc() moved here gets address space reserved after it
+ * (room) and grows into it in place: more pages committed at its end, no
+ * copy.  Address space costs nothing until committed.
  */
 #include <errno.h>
 #include <string.h>
@@ -20,28 +24,50 @@ _Atomic size_t mm_huge_bytes, mm_huge_count;
 mm_lock_t mm_huge_lock = MM_LOCK_INIT;
 struct segment *mm_huge_list;
 
-void *huge_alloc(size_t n, size_t align)
+static void huge_release(struct segment *s)
+{
+	seg_map_set(s, s->reserved, false);
+	s->magic = 0;
+	ps_release(s, s->reserved, s->committed);
+}
+
+/* Make new segment s the segment of a block from off to end. */
+static void *huge_setup(struct segment *s, size_t off, size_t end)
+{
+	char *base = (char *)s;
+	struct block *b;
+
+	s->magic = SEG_MAGIC_HUGE;
+	s->arena = NULL;
+	s->huge_payload = base + off;
+	s->huge_usable = end - off;
+	b = huge_block(s);
+	b->prev_size = 0;
+	blk_set(b, MM_HDR + s->huge_usable, B_HUGE);
+	mm_lock(&mm_huge_lock);
+	s->prev = NULL;
+	s->next = mm_huge_list;
+	if (mm_huge_list)
+		mm_huge_list->prev = s;
+	mm_huge_list = s;
+	mm_unlock(&mm_huge_lock);
+	atomic_fetch_add_explicit(&mm_huge_bytes, s->huge_usable, memory_order_relaxed);
+	atomic_fetch_add_explicit(&mm_huge_count, 1, memory_order_relaxed);
+	return base + off;
+}
+
+/* Reserve and commit a new segment; NULL (errno ENOMEM) on failure. */
+static struct segment *huge_map(size_t off, size_t end, size_t room, size_t align)
 {
 	size_t pg = ps_page_size();
 	size_t ralign = align > MM_CHUNK ? align : MM_CHUNK;
-	size_t off, end, committed;
 	struct segment *s;
-	struct block *b;
+	size_t committed;
 	char *base;
 
-	if (align < MM_ALIGN)
-		align = MM_ALIGN;
-	if (n > MM_MAX_REQUEST || align > MM_MAX_REQUEST) {
-		errno = ENOMEM;
+	base = ps_reserve(end + room, ralign);
+	if (!base)
 		return NULL;
-	}
-	off = mm_align_up(MM_SEG_HDR + MM_HDR, align);
-	end = mm_align_up(off + (n ? n : 1), pg);
-	base = ps_reserve(end, ralign);
-	if (!base) {
-		errno = ENOMEM;
-		return NULL;
-	}
 	if (off <= 2 * pg) {
 		if (!ps_commit(base, end))
 			goto fail;
@@ -56,39 +82,43 @@ void *huge_alloc(size_t n, size_t align)
 		committed = pg + end - (off - pg);
 	}
 	s = (struct segment *)base;
-	s->magic = SEG_MAGIC_HUGE;
-	s->reserved = end;
+	s->reserved = end + room;
 	s->committed = committed;
-	s->arena = NULL;
-	s->dirty_end = base + off;
-	s->huge_usable = end - off;
-	b = (struct block *)(base + off - MM_HDR);
-	b->prev_size = 0;
-	blk_set(b, MM_HDR + s->huge_usable, B_HUGE);
-	seg_map_set(base, end, true);
-	mm_lock(&mm_huge_lock);
-	s->prev = NULL;
-	s->next = mm_huge_list;
-	if (mm_huge_list)
-		mm_huge_list->prev = s;
-	mm_huge_list = s;
-	mm_unlock(&mm_huge_lock);
-	atomic_fetch_add_explicit(&mm_huge_bytes, s->huge_usable, memory_order_relaxed);
-	atomic_fetch_add_explicit(&mm_huge_count, 1, memory_order_relaxed);
-	return base + off;
+	seg_map_set(base, s->reserved, true);
+	return s;
 fail:
-	ps_release(base, end, 0);
-	errno = ENOMEM;
+	ps_release(base, end + room, 0);
 	return NULL;
+}
+
+void *huge_alloc(size_t n, size_t align, size_t room)
+{
+	size_t pg = ps_page_size();
+	struct segment *s;
+	size_t off, end;
+
+	if (align < MM_ALIGN)
+		align = MM_ALIGN;
+	if (n > MM_MAX_REQUEST || align > MM_MAX_REQUEST) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	off = mm_align_up(MM_SEG_HDR + MM_HDR, align);
+	end = mm_align_up(off + (n ? n : 1), pg);
+	room = room < MM_MAX_REQUEST - end ? mm_align_up(room, pg) : 0;
+	s = huge_map(off, end, room, align);
+	if (!s) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return huge_setup(s, off, end);
 }
 
 static void huge_validate(const char *fn, struct segment *s, void *p)
 {
 	struct block *b = blk_of(p);
 
-	if ((char *)p < (char *)s + MM_SEG_HDR + MM_HDR ||
-	    (char *)p + s->huge_usable != (char *)s + s->reserved ||
-	    ((uintptr_t)p & (MM_ALIGN - 1)))
+	if ((char *)p != s->huge_payload)
 		mm_fatal(fn, p, "invalid pointer: inside a large block, not its start");
 	if (!blk_tag_ok(b) || !(blk_head(b) & B_HUGE) ||
 	    blk_size(b) != s->huge_usable + MM_HDR)
@@ -128,9 +158,37 @@ void huge_free(struct segment *s, void *p)
 	mm_unlock(&mm_huge_lock);
 	atomic_fetch_sub_explicit(&mm_huge_bytes, s->huge_usable, memory_order_relaxed);
 	atomic_fetch_sub_explicit(&mm_huge_count, 1, memory_order_relaxed);
-	seg_map_set(s, s->reserved, false);
-	s->magic = 0;
-	ps_release(s, s->reserved, s->committed);
+	huge_release(s);
+}
+
+/*
+ * Grow p's block in place by committing more of the room reserved after
+ * it.  The fields change under the huge lock (mymem_check() and the
+ * statistics read them); only the caller, who owns the block, ever
+ * changes its size.
+ */
+bool huge_grow(struct segment *s, void *p, size_t n, size_t *old_usable, size_t *new_usable)
+{
+	char *end, *want;
+
+	huge_validate("realloc", s, p);
+	if (n > (size_t)((char *)s + s->reserved - (char *)p))
+		return false;
+	end = (char *)p + s->huge_usable;
+	want = (char *)mm_align_up((uintptr_t)p + n, ps_page_size());
+	if (want > end && !ps_commit(end, (size_t)(want - end)))
+		return false;
+	mm_lock(&mm_huge_lock);
+	*old_usable = s->huge_usable;
+	if (want > end) {
+		s->committed += (size_t)(want - end);
+		s->huge_usable = (size_t)(want - (char *)p);
+		blk_set(huge_block(s), MM_HDR + s->huge_usable, B_HUGE);
+	}
+	*new_usable = s->huge_usable;
+	mm_unlock(&mm_huge_lock);
+	atomic_fetch_add_explicit(&mm_huge_bytes, *new_usable - *old_usable, memory_order_relaxed);
+	return true;
 }
 
 size_t huge_usable(struct segment *s, void *p)

@@ -175,8 +175,11 @@ struct segment {
 	struct arena *arena;	/* NULL for huge segments */
 	struct segment *next;	/* arena's segments in address order */
 	struct segment *prev;
-	char *dirty_end;	/* payload bytes at or above this were never handed out */
-	size_t huge_usable;	/* huge: bytes the caller may use */
+	union {
+		char *dirty_end;	/* heap: payload bytes at or above this were never handed out */
+		char *huge_payload;	/* huge: the block's payload */
+	};
+	size_t huge_usable;	/* huge: bytes the caller may use (committed) */
 };
 _Static_assert(sizeof(struct segment) <= MM_SEG_HDR, "segment header fits");
 
@@ -321,9 +324,19 @@ MM_HIDDEN size_t heap_trim_arena(struct arena *a);
 
 /* ---- huge blocks (huge.c) ----------------------------------------------- */
 
-MM_HIDDEN void *huge_alloc(size_t n, size_t align);
+/* A block of n bytes in a segment of its own, with room bytes of address
+ * space reserved after it to grow into (huge_grow). */
+MM_HIDDEN void *huge_alloc(size_t n, size_t align, size_t room);
 MM_HIDDEN void huge_free(struct segment *s, void *p);
 MM_HIDDEN size_t huge_usable(struct segment *s, void *p);
+/* Grow p's block in place to at least n bytes: false if out of room or
+ * pages.  On success *old_usable and *new_usable tell the sizes. */
+MM_HIDDEN bool huge_grow(struct segment *s, void *p, size_t n, size_t *old_usable,
+			 size_t *new_usable);
+static inline struct block *huge_block(const struct segment *s)
+{
+	return blk_of(s->huge_payload);
+}
 extern MM_HIDDEN _Atomic size_t mm_huge_bytes, mm_huge_count;
 extern MM_HIDDEN mm_lock_t mm_huge_lock;		/* guards the list below */
 extern MM_HIDDEN struct segment *mm_huge_list;

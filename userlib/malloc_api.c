@@ -91,7 +91,7 @@ static void *mm_alloc(size_t n, size_t align, bool zero)
 	bs = mm_block_size(n);
 	if (n >= mm_mmap_threshold() ||
 	    (align > MM_ALIGN && bs + align >= mm_mmap_threshold())) {
-		p = huge_alloc(n, align);
+		p = huge_alloc(n, align, 0);
 		if (p)
 			mm_count_alloc(seg_lookup(p)->huge_usable);
 		return p;	/* fresh pages: already zero */
@@ -294,9 +294,17 @@ static bool resize_in_place(void *p, size_t n, size_t *old)
 	if (!s)
 		not_ours("realloc", p);
 	if (s->magic == SEG_MAGIC_HUGE) {
+		size_t was, now;
+
 		usable = huge_usable(s, p);
 		*old = vg_size(p, usable);
-		return n <= usable && n >= usable / 2;
+		if (n <= usable)
+			return n >= usable / 2;
+		if (!huge_grow(s, p, n, &was, &now))
+			return false;
+		mm_count_free(was);
+		mm_count_alloc(now);
+		return true;
 	}
 	b = blk_of(p);
 	mm_validate_inuse("realloc", s, b);
@@ -317,6 +325,27 @@ static bool resize_in_place(void *p, size_t n, size_t *old)
 		}
 	}
 	return false;
+}
+
+/*
+ * Where realloc() moves a block that grows to the mmap threshold or past
+ * it: a segment of its own with three times its size reserved after it,
+ * so the next growths (doubling twice) commit pages in place instead of
+ * copying, as glibc's mremap() of its mmapped chunks does.
+ */
+static void *malloc_to_grow(size_t n)
+{
+	void *p;
+	bool m;
+
+	if (n < mm_mmap_threshold())
+		return malloc(n);
+	m = vg_mute();
+	p = huge_alloc(n, MM_ALIGN, n <= MM_MAX_REQUEST / 3 ? 3 * n : 0);
+	if (p)
+		mm_count_alloc(seg_lookup(p)->huge_usable);
+	vg_unmute(m);
+	return p ? vg_alloc(p, n, false) : NULL;
 }
 
 API void *realloc(void *p, size_t n)
@@ -342,7 +371,7 @@ API void *realloc(void *p, size_t n)
 		vg_resize(p, old, n);
 		return p;
 	}
-	np = malloc(n);
+	np = n > old ? malloc_to_grow(n) : malloc(n);
 	if (!np)
 		return NULL;
 	memcpy(np, p, n < old ? n : old);

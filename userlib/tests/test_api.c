@@ -155,6 +155,55 @@ TEST(realloc_basics)
 	ASSERT_EQ(0, mymem_check());
 }
 
+/*
+ * A block realloc() moves to a mapping of its own gets room reserved after
+ * it: growing it again (up to 4x) commits pages in place, with no copy,
+ * and the pages really are there and counted.
+ */
+TEST(realloc_grows_a_large_block_in_place)
+{
+	struct mymem_heap_stats s0, s1;
+	unsigned char *p = malloc(100), *q;
+	size_t n = 2 * MiB;
+
+	ASSERT_NE(NULL, p);
+	memset(p, 0x5a, 100);
+	p = realloc(p, n);			/* moves: a mapping with room */
+	ASSERT_NE(NULL, p);
+	memset(p + 100, 0x5a, n - 100);
+	for (int step = 0; step < 2; step++) {
+		s0 = get_stats();
+		uintptr_t was = (uintptr_t)p;
+
+		q = realloc(p, 2 * n);
+		ASSERT_EQ(was, (uintptr_t)q) TH_LOG("step %d: %zu -> %zu bytes moved", step, n, 2 * n);
+		p = q;		/* the old pointer is dead even when equal */
+		n *= 2;
+		s1 = get_stats();
+		ASSERT_GE(malloc_usable_size(p), n);
+		ASSERT_EQ(s0.huge_blocks, s1.huge_blocks);
+		ASSERT_EQ(s0.huge_bytes + n / 2, s1.huge_bytes);
+		ASSERT_EQ(s0.pages_mapped + n / 2 / s1.page_size, s1.pages_mapped);
+		for (size_t i = 0; i < n / 2; i += 4096)
+			ASSERT_EQ(0x5a, p[i]);
+		for (size_t i = n / 2; i < n; i += 4096)
+			ASSERT_EQ(0, p[i]);	/* fresh pages */
+		memset(p + n / 2, 0x5a, n / 2);
+		ASSERT_EQ(0, mymem_check());
+	}
+	q = realloc(p, 4 * n);			/* out of room: moves, keeps the data */
+	ASSERT_NE(NULL, q);
+	for (size_t i = 0; i < n; i += 4096)
+		ASSERT_EQ(0x5a, q[i]);
+	ASSERT_EQ(0, mymem_check());
+	s0 = get_stats();
+	free(q);
+	s1 = get_stats();
+	ASSERT_EQ(s0.huge_blocks - 1, s1.huge_blocks);
+	ASSERT_GT(s0.pages_mapped, s1.pages_mapped + 4 * n / s1.page_size - 1);
+	ASSERT_EQ(0, mymem_check());
+}
+
 TEST(realloc_grows_in_place)
 {
 	/* Above the thread-cache sizes so freed blocks go to the heap. */

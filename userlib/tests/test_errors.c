@@ -174,6 +174,17 @@ static void huge_interior_pointer(struct misuse *m)
 	free(p + 4096);
 }
 
+/* The reserved room after a grown large block is not a block either. */
+static void huge_room_pointer(struct misuse *m)
+{
+	char *p = malloc(10), *q;
+
+	p = realloc(p, 2 << 20);	/* a mapping with room after it */
+	q = p + malloc_usable_size(p) + 8192;
+	announce(m, q);
+	free(q);
+}
+
 static void overflow_into_next_header(struct misuse *m)
 {
 	char *p = malloc(1000), *q = malloc(1000);
@@ -245,6 +256,7 @@ TEST(free_static_pointer) { expect_abort(_metadata, static_pointer, "invalid poi
 TEST(free_interior_pointer) { expect_abort(_metadata, interior_pointer, "invalid pointer"); }
 TEST(free_misaligned_pointer) { expect_abort(_metadata, misaligned_pointer, "invalid pointer"); }
 TEST(free_large_interior_pointer) { expect_abort(_metadata, huge_interior_pointer, "invalid pointer"); }
+TEST(free_pointer_into_room_after_large_block) { expect_abort(_metadata, huge_room_pointer, "invalid pointer"); }
 TEST(overflow_caught_at_next_free) { expect_abort(_metadata, overflow_into_next_header, "corrupted"); }
 TEST(overflow_caught_at_own_free) { expect_abort(_metadata, overflow_detected_on_own_free, "boundary tag"); }
 TEST(overflow_of_cached_block_caught_when_cache_returns_it) { expect_abort(_metadata, overflow_of_cached_block, "boundary tag"); }
