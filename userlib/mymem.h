@@ -24,7 +24,7 @@
  *                                      allocation fails with ENOMEM
  *   MYMEM_DEVICE=path                  device to open (default /dev/mymem;
  *                                      "none" forces the fallback)
- *   MYMEM_ARENAS=n                     number of arenas (default 4 per CPU)
+ *   MYMEM_ARENAS=n                     number of arenas, 1..64 (default 1 per CPU)
  *   MYMEM_TCACHE=0                     disable the per-thread caches
  */
 #ifndef MYMEM_H

@@ -10,6 +10,7 @@
 #include <stdalign.h>
 #include <stddef.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 #include "kselftest_harness.h"
 #include "testutil.h"
@@ -117,6 +118,86 @@ TEST(calloc_after_coalesce_is_zero)
 	for (size_t i = 0; i < 60000; i++)
 		ASSERT_EQ(0, z[i]);
 	free(z);
+}
+
+static long minor_faults(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_minflt;
+}
+
+/*
+ * calloc of n bytes from memory the page source has just handed over must
+ * not write it (the pages are zero already): the minor faults it causes
+ * stay far below the block's page count, and the block reads as zero.
+ * The control: writing a block malloc took from the same kind of memory
+ * faults about once a page, so the count does see touched pages (with a
+ * page source that populates its pages up front it cannot: skipped).
+ */
+static void calloc_untouched(struct __test_metadata *_metadata, size_t n, bool huge)
+{
+	long pages = (long)(n / (size_t)getpagesize()), before, calloc_faults, write_faults;
+	struct mymem_heap_stats st0 = get_stats(), st1;
+	unsigned char *m, *p;
+
+	m = malloc(n);		/* the control, kept while p is taken */
+	ASSERT_NE(NULL, m);
+	before = minor_faults();
+	memset(m, 0x5a, n);
+	write_faults = minor_faults() - before;
+
+	before = minor_faults();
+	p = calloc(1, n);
+	calloc_faults = minor_faults() - before;
+	ASSERT_NE(NULL, p);
+	st1 = get_stats();
+	/* the path meant: mappings of their own, or fresh heap space */
+	ASSERT_EQ(st0.huge_blocks + (huge ? 2 : 0), st1.huge_blocks);
+	for (size_t i = 0; i < n; i++) {
+		ASSERT_EQ(0, p[i]);	/* braced: stops at the first bad byte */
+	}
+	TH_LOG("%zu bytes: calloc %ld minor faults, writing a malloc'ed block %ld, %ld pages",
+	       n, calloc_faults, write_faults, pages);
+	free(p);
+	free(m);
+	if (write_faults < pages / 2)
+		SKIP(return, "writing %ld pages caused %ld faults: cannot tell", pages, write_faults);
+	ASSERT_LT(calloc_faults, pages / 4);
+}
+
+TEST(calloc_does_not_touch_fresh_heap_pages)
+{
+	calloc_untouched(_metadata, 768 * 1024, false);	/* below the mmap threshold */
+}
+
+TEST(calloc_does_not_touch_fresh_mapping)
+{
+	calloc_untouched(_metadata, 4 * MiB, true);	/* above it */
+}
+
+/* The other direction: a block that held data is cleared, every byte. */
+TEST(calloc_clears_a_reused_block)
+{
+	const size_t sizes[] = { 2000, 300 * 1024 };	/* both above the thread cache */
+
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		size_t n = sizes[k];
+		unsigned char *p = malloc(n), *guard = malloc(64), *q;
+
+		ASSERT_NE(NULL, p);
+		ASSERT_NE(NULL, guard);
+		memset(p, 0xaa, n);
+		free(p);
+		q = calloc(1, n);
+		ASSERT_EQ(p, q);	/* the very block: its bytes were 0xaa */
+		for (size_t i = 0; i < n; i++) {
+			ASSERT_EQ(0, q[i]);
+		}
+		free(q);
+		free(guard);
+	}
 }
 
 TEST(calloc_overflow)

@@ -14,12 +14,18 @@
  *     best fit   a -> H3 (smallest that fits) b -> H1
  *     worst fit  a -> H4 (largest)            b -> right after a (H4's rest)
  * The fast policy (TLSF) must serve both from some hole that fits.
+ *
+ * The environment (MYMEM_POLICY, MYMEM_MMAP_THRESHOLD) is read once, at
+ * the first allocation: the env tests re-exec this program with it set and
+ * read back what the fresh process reports.
  */
 #define _GNU_SOURCE
 #include <malloc.h>
 
 #include "kselftest_harness.h"
 #include "testutil.h"
+
+static char **g_argv;
 
 #define U		(64 * 1024)
 #define HDR		16
@@ -135,4 +141,117 @@ TEST_F(frag, placement)
 	ASSERT_EQ(0, mymem_check());
 }
 
-TEST_HARNESS_MAIN
+/* ---- the environment ----------------------------------------------------- */
+
+#define ENV_CHILD	"--env-child"
+#define POLICY_WARNING	"mymem: unknown MYMEM_POLICY, using fast"
+
+/* Runs in the re-executed program: what the library made of its environment. */
+static int env_child(void)
+{
+	struct mymem_heap_stats st0, st1, st2;
+	void *a, *b;
+
+	mymem_heap_stats(&st0);
+	a = malloc(60 * 1024);
+	mymem_heap_stats(&st1);
+	b = malloc(100 * 1024);
+	mymem_heap_stats(&st2);
+	fprintf(stderr, "policy=%d stats_policy=%d huge60k=%d huge100k=%d\n",
+		mymem_get_policy(), st2.policy,
+		(int)(st1.huge_blocks - st0.huge_blocks),
+		(int)(st2.huge_blocks - st1.huge_blocks));
+	free(a);
+	free(b);
+	return 0;
+}
+
+struct env_result {
+	int policy, stats_policy, huge60k, huge100k;
+	bool warned;
+	int warnings;
+};
+
+static const char *env_var;
+
+static void exec_with_env(void *arg)
+{
+	char *const envp[] = { (char *)env_var, NULL };
+	char *const argv[] = { g_argv[0], ENV_CHILD, NULL };
+
+	(void)arg;
+	execve("/proc/self/exe", argv, env_var ? envp : envp + 1);
+	_exit(99);
+}
+
+/* Re-exec with env ("NAME=value", or NULL for none) and parse the report. */
+static void run_with_env(struct __test_metadata *_metadata, const char *env,
+			 struct env_result *r)
+{
+	char msg[4096], *line, *w;
+	int sig;
+
+	env_var = env;
+	sig = run_in_child(exec_with_env, NULL, msg, sizeof(msg));
+	line = strstr(msg, "policy=");
+	if (sig != 0 || !line)
+		TH_LOG("%s: child (signal %d) said: %s", env ? env : "(no env)", sig, msg);
+	ASSERT_EQ(0, sig);
+	ASSERT_NE(NULL, line);
+	ASSERT_EQ(4, sscanf(line, "policy=%d stats_policy=%d huge60k=%d huge100k=%d",
+			    &r->policy, &r->stats_policy, &r->huge60k, &r->huge100k));
+	r->warnings = 0;
+	for (w = strstr(msg, POLICY_WARNING); w; w = strstr(w + 1, POLICY_WARNING))
+		r->warnings++;
+}
+
+FIXTURE(env) { struct env_result r; };
+FIXTURE_VARIANT(env) {
+	const char *env;
+	int policy;
+	int warnings;		/* times the warning about MYMEM_POLICY appears */
+};
+FIXTURE_VARIANT_ADD(env, unset) { NULL, MYMEM_POLICY_FAST, 0 };
+FIXTURE_VARIANT_ADD(env, fast) { "MYMEM_POLICY=fast", MYMEM_POLICY_FAST, 0 };
+FIXTURE_VARIANT_ADD(env, first) { "MYMEM_POLICY=first", MYMEM_POLICY_FIRST_FIT, 0 };
+FIXTURE_VARIANT_ADD(env, next) { "MYMEM_POLICY=next", MYMEM_POLICY_NEXT_FIT, 0 };
+FIXTURE_VARIANT_ADD(env, best_fit) { "MYMEM_POLICY=best-fit", MYMEM_POLICY_BEST_FIT, 0 };
+FIXTURE_VARIANT_ADD(env, worst) { "MYMEM_POLICY=worst", MYMEM_POLICY_WORST_FIT, 0 };
+FIXTURE_VARIANT_ADD(env, invalid) { "MYMEM_POLICY=bogus", MYMEM_POLICY_FAST, 1 };
+FIXTURE_VARIANT_ADD(env, empty) { "MYMEM_POLICY=", MYMEM_POLICY_FAST, 1 };
+
+FIXTURE_SETUP(env) { memset(&self->r, 0, sizeof(self->r)); }
+FIXTURE_TEARDOWN(env) { (void)self; }
+
+TEST_F(env, policy_taken_from_environment)
+{
+	run_with_env(_metadata, variant->env, &self->r);
+	EXPECT_EQ(variant->policy, self->r.policy);
+	EXPECT_EQ(variant->policy, self->r.stats_policy);
+	EXPECT_EQ(variant->warnings, self->r.warnings);
+}
+
+TEST(mmap_threshold_taken_from_environment)
+{
+	struct env_result r;
+
+	/* default (1 MiB): neither block gets a mapping of its own */
+	run_with_env(_metadata, NULL, &r);
+	EXPECT_EQ(0, r.huge60k);
+	EXPECT_EQ(0, r.huge100k);
+	/* 64 KiB: the 100 KiB block does, the 60 KiB one does not */
+	run_with_env(_metadata, "MYMEM_MMAP_THRESHOLD=64k", &r);
+	EXPECT_EQ(0, r.huge60k);
+	EXPECT_EQ(1, r.huge100k);
+	/* not a size: ignored, the default stays */
+	run_with_env(_metadata, "MYMEM_MMAP_THRESHOLD=lots", &r);
+	EXPECT_EQ(0, r.huge100k);
+}
+
+int main(int argc, char **argv)
+{
+	g_argv = argv;
+	if (argc > 1 && !strcmp(argv[1], ENV_CHILD))
+		return env_child();
+	return test_harness_run(argc, argv);
+}
