@@ -469,6 +469,106 @@ TEST(mymem_stats_is_mymem_heap_stats)
 	free(p);
 }
 
+/* Where in a dump a block header sits, and what it says of it. */
+struct dumped {
+	unsigned long addr;
+	size_t size;
+	char state[16];
+};
+
+/*
+ * mymem_dump() lists every segment in address order, and a heap segment's
+ * blocks tile it from its first block to the sentinel: each starts where
+ * the one before ended, no two free blocks are neighbours, and the blocks
+ * the test holds show with their sizes and states.
+ */
+TEST(dump_lists_every_block_in_address_order)
+{
+	char *a = malloc(2000), *b = malloc(3000), *c = malloc(2000), *big = malloc(4 * MiB);
+	static struct dumped blk[1 << 16];
+	unsigned long seg = 0, prev_seg = 0, next_addr = 0, seg_end = 0;
+	size_t committed = 0, nblk = 0, nseg = 0;
+	bool prev_free = false, in_heap = false, big_seen = false;
+	char line[256];
+	FILE *f = tmpfile();
+
+	ASSERT_NE(NULL, f);
+	ASSERT_TRUE(a && b && c && big);
+	free(b);		/* 3000 bytes: past the thread cache, a free block */
+	ASSERT_EQ(0, mymem_dump(f));
+	rewind(f);
+	ASSERT_NE(NULL, fgets(line, sizeof(line), f));
+	ASSERT_EQ(0, strncmp(line, "mymem heap dump: policy ", 24));
+	for (int legend = 0; legend < 2; legend++) {
+		ASSERT_NE(NULL, fgets(line, sizeof(line), f));
+		ASSERT_EQ(NULL, strchr(line, '0')) TH_LOG("not the legend: %s", line);
+	}
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long addr, reserved;
+		char state[16];
+		size_t size;
+		int arena;
+
+		if (sscanf(line, "segment %lx arena %d: reserved %lu committed %zu",
+			   &seg, &arena, &reserved, &committed) == 4) {
+			ASSERT_TRUE(!in_heap || next_addr == seg_end) TH_LOG("segment %#lx not tiled", prev_seg);
+			ASSERT_GT(seg, prev_seg);
+			ASSERT_LE(committed, reserved);
+			prev_seg = seg;
+			next_addr = seg + 64;		/* the segment header */
+			seg_end = seg + committed - 16;	/* the sentinel */
+			in_heap = true;
+			prev_free = false;
+			nseg++;
+		} else if (sscanf(line, "segment %lx large block: reserved %lu committed %zu",
+				  &seg, &reserved, &committed) == 3) {
+			ASSERT_TRUE(!in_heap || next_addr == seg_end) TH_LOG("segment %#lx not tiled", prev_seg);
+			ASSERT_GT(seg, prev_seg);
+			prev_seg = seg;
+			in_heap = false;
+			ASSERT_NE(NULL, fgets(line, sizeof(line), f));
+			ASSERT_EQ(3, sscanf(line, " %lx %zu %15s", &addr, &size, state));
+			ASSERT_STREQ("used", state);
+			if (addr == (unsigned long)big - 16) {
+				ASSERT_GE(size, 4 * MiB + 16);
+				big_seen = true;
+			}
+			nseg++;
+		} else {
+			ASSERT_EQ(3, sscanf(line, " %lx %zu %15s", &addr, &size, state)) TH_LOG("line: %s", line);
+			ASSERT_TRUE(in_heap);
+			ASSERT_EQ(next_addr, addr) TH_LOG("a gap or an overlap before %#lx", addr);
+			ASSERT_TRUE(!strcmp(state, "used") || !strcmp(state, "free") ||
+				    !strcmp(state, "cached")) TH_LOG("state %s", state);
+			ASSERT_FALSE(prev_free && !strcmp(state, "free")) TH_LOG("free neighbours at %#lx", addr);
+			prev_free = !strcmp(state, "free");
+			next_addr = addr + size;
+			ASSERT_LT(nblk, sizeof(blk) / sizeof(blk[0]));
+			blk[nblk].addr = addr;
+			blk[nblk].size = size;
+			strcpy(blk[nblk].state, state);
+			nblk++;
+		}
+	}
+	ASSERT_TRUE(!in_heap || next_addr == seg_end);
+	ASSERT_GE(nseg, 2);
+	ASSERT_TRUE(big_seen);
+	fclose(f);
+	for (int k = 0; k < 3; k++) {
+		unsigned long want = (unsigned long)(k == 0 ? a : k == 1 ? b : c) - 16;
+		size_t i;
+
+		for (i = 0; i < nblk && blk[i].addr != want; i++)
+			;
+		ASSERT_LT(i, nblk) TH_LOG("block %d (%#lx) not in the dump", k, want);
+		ASSERT_STREQ(k == 1 ? "free" : "used", blk[i].state);
+		ASSERT_GE(blk[i].size, (k == 1 ? 3000 : 2000) + 16);
+	}
+	free(a);
+	free(c);
+	free(big);
+}
+
 TEST(stats_add_up)
 {
 	struct mymem_heap_stats a, b, c;
