@@ -55,12 +55,13 @@ $(KSFT_INC)/kselftest_harness.h: $(DEPS_STAMP)
 
 # The module is built in a copy per kernel version so that the two builds
 # never share object files.  A build with any compiler or modpost warning
-# fails.
+# fails.  The leading + marks the recipes as recursive make, so that under
+# make -jN the kernel's make shares our jobserver rather than warning.
 kmod: $(DEPS_STAMP)
-	@tools/build-kmod $(KVER)
+	+@tools/build-kmod $(KVER)
 
 kmod-all: $(DEPS_STAMP)
-	@for v in $(KVERS); do tools/build-kmod $$v || exit 1; done
+	+@for v in $(KVERS); do tools/build-kmod $$v || exit 1; done
 
 userlib: $(DEPS_STAMP) ksft
 	$(MAKE) -C userlib BUILD=$(BUILD)

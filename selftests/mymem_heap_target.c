@@ -1,14 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mymem_heap_target.c - a program for debuggers to look at, linked with
- * libmymem: it puts a string on the heap (device pages) and prints where.
+ * mymem_heap_target.c - a program for debuggers and other processes to
+ * look at, linked with libmymem: it puts a string on the heap and prints
+ * where.  Being freshly exec'd, its heap is on device pages that no fork
+ * has made copy-on-write (a test process forked by the harness shares its
+ * heap with the harness, and its first write there copies the page into
+ * anonymous memory); it checks that through pagemap and exits 3 if not.
  *
+ *   mymem_heap_target hold	print "ADDR PID", then wait for a line (or
+ *				end of file) on standard input; print the
+ *				string; exit 0 if it changed meanwhile
  *   mymem_heap_target wait	print "ADDR PID", then wait until the string
  *				changes (a debugger wrote it) or 120 s pass
  *				(gdb's first start under the debug kernel
  *				took 33 s);
  *				print the string; exit 0 if it changed
  *   mymem_heap_target crash	print "ADDR PID", then abort() (core dump)
+ *   mymem_heap_target sizes	a small, a medium and a large block, each
+ *				written whole; exit 0 if all their pages are
+ *				device pages
  *   mymem_heap_target stats	compare the library's pages_mapped with the
  *				module's resident_pages for this process,
  *				with blocks live and after freeing them all;
@@ -23,6 +33,7 @@
 
 #include "mymem.h"
 #include "mymem_dev.h"
+#include "mymem_pagemap.h"
 
 #define ORIGINAL "mymem-heap-string-original"
 
@@ -71,22 +82,55 @@ static int stats_check(void)
 	return bad ? 1 : 0;
 }
 
+/* Blocks of each path through the heap live on device pages. */
+static int sizes_check(void)
+{
+	static const size_t sizes[] = { 48, 200 * 1024, 8 << 20 };
+	int bad = 0;
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		char *p = malloc(sizes[i]);
+		long not_dev;
+
+		if (!p)
+			return 2;
+		memset(p, 0x5a, sizes[i]);
+		not_dev = pagemap_count_not_device(0, p, sizes[i]);
+		printf("%zu-byte block at %p: %ld pages not device pages\n",
+		       sizes[i], (void *)p, not_dev);
+		bad |= not_dev != 0;
+		free(p);
+	}
+	return bad;
+}
+
 int main(int argc, char **argv)
 {
 	volatile char *s;
+	char line[16];
 	int i;
 
 	if (argc == 2 && !strcmp(argv[1], "stats"))
 		return stats_check();
+	if (argc == 2 && !strcmp(argv[1], "sizes"))
+		return sizes_check();
 	s = malloc(4096);
 	if (!s || argc != 2)
 		return 2;
 	strcpy((char *)s, ORIGINAL);
+	if (pagemap_count_not_device(0, (const void *)s, sizeof(ORIGINAL)))
+		return 3;
 	printf("%p %d\n", (void *)s, (int)getpid());
 	fflush(stdout);
 
 	if (!strcmp(argv[1], "crash"))
 		abort();
+	if (!strcmp(argv[1], "hold")) {
+		if (!fgets(line, sizeof(line), stdin))
+			line[0] = '\0';
+		printf("%s\n", (const char *)s);
+		return strcmp((const char *)s, ORIGINAL) ? 0 : 1;
+	}
 	for (i = 0; i < 12000; i++) {
 		if (strcmp((const char *)s, ORIGINAL))
 			break;

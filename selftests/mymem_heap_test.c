@@ -4,12 +4,19 @@
  *
  * Linked statically with libmymem and run with MYMEM_REQUIRE_DEVICE=1, so
  * every malloc() here (the harness's own included) is served from
- * /dev/mymem pages.  Each test takes a block the library returned and
- * uses it the way programs and developers use heap memory every day:
- * system calls, O_DIRECT on ext4, another process's reads and writes,
- * ptrace, gdb on the live process and on a core dump, vmsplice, fork, and
- * the kernel's accounting (RSS, memory cgroup).  Without the module's
- * struct-page mappings most of these fail with EFAULT or see zeroes.
+ * /dev/mymem.  Each test takes a block the library returned and uses it
+ * the way programs and developers use heap memory every day: system
+ * calls, O_DIRECT on ext4, another process's reads and writes, ptrace, gdb
+ * on the live process and on a core dump, vmsplice, fork, and the kernel's
+ * accounting (RSS, memory cgroup).  Without the module's struct-page
+ * mappings most of these fail with EFAULT or see zeroes.
+ *
+ * The blocks must be on device pages, not merely inside a /dev/mymem
+ * mapping: the harness forks every test, so the heap a test inherits is
+ * copy-on-write, and its first write there puts an anonymous page in the
+ * device page's place.  Tests therefore use blocks over the mmap threshold
+ * (a mapping made after the fork) or a freshly exec'd mymem_heap_target,
+ * and check every page through pagemap (mymem_pagemap.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,9 +37,12 @@
 
 #include "kselftest_harness.h"
 #include "mymem.h"
+#include "mymem_pagemap.h"
 
 #define MiB		(1024UL * 1024)
 #define SECRET		"mymem-heap-string-original"
+/* Over the mmap threshold (1 MiB, sliding to 4): a mapping of its own. */
+#define OWN_MAPPING	(8 * MiB)
 
 /* True if p lies in a mapping of /dev/mymem, per /proc/self/maps. */
 static bool in_device_mapping(const void *p)
@@ -106,58 +116,78 @@ static int capture(const char *cmd, char *out, size_t n)
 	return pclose(p);
 }
 
+static const char *target_path(void)
+{
+	static char path[512];
+	const char *dir = getenv("MYMEM_SELFTESTS_DIR");
+
+	snprintf(path, sizeof(path), "%s/mymem_heap_target",
+		 dir ? dir : "build/selftests");
+	return path;
+}
+
 /*
- * A child that puts SECRET on its heap, sends its address through a pipe
- * and waits for a byte on the other pipe; it exits 0 if the string was
- * changed to expect_after by then.
+ * mymem_heap_target, exec'd fresh: SECRET on its heap, on a device page no
+ * fork has shared (it checks that itself and exits 3 if not).
  */
-struct heap_child {
+struct target {
 	pid_t pid;
-	char *addr;
-	int go;		/* write end: tell the child to check */
+	char *addr;	/* SECRET, in the target */
+	FILE *out;	/* its standard output */
+	int in;		/* its standard input; closing it ends "hold" */
 };
 
-static int start_heap_child(struct heap_child *hc, const char *expect_after)
+static int start_target(struct target *t, const char *mode)
 {
-	int to_parent[2], to_child[2];
+	int to_t[2], from_t[2];
+	unsigned long addr;
+	int pid;
 
-	if (pipe(to_parent) || pipe(to_child))
+	if (pipe2(to_t, O_CLOEXEC) || pipe2(from_t, O_CLOEXEC))
 		return -1;
-	hc->pid = fork();
-	if (hc->pid < 0)
+	t->pid = fork();
+	if (t->pid < 0)
 		return -1;
-	if (hc->pid == 0) {
-		char *s = malloc(256), c;
-
-		if (!s || !in_device_mapping(s))
-			_exit(10);
-		strcpy(s, SECRET);
-		if (write(to_parent[1], &s, sizeof(s)) != sizeof(s))
-			_exit(11);
-		if (read(to_child[0], &c, 1) != 1)
-			_exit(12);
-		_exit(strcmp(s, expect_after) ? 13 : 0);
+	if (t->pid == 0) {
+		if (dup2(to_t[0], 0) < 0 || dup2(from_t[1], 1) < 0 ||
+		    setenv("MYMEM_REQUIRE_DEVICE", "1", 1))
+			_exit(126);
+		execl(target_path(), "mymem_heap_target", mode, (char *)NULL);
+		_exit(127);
 	}
-	close(to_parent[1]);
-	close(to_child[0]);
-	hc->go = to_child[1];
-	if (read(to_parent[0], &hc->addr, sizeof(hc->addr)) != sizeof(hc->addr))
+	close(to_t[0]);
+	close(from_t[1]);
+	t->in = to_t[1];
+	t->out = fdopen(from_t[0], "r");
+	if (!t->out || fscanf(t->out, "%lx %d", &addr, &pid) != 2 ||
+	    pid != t->pid)
 		return -1;
-	close(to_parent[0]);
+	t->addr = (char *)addr;
 	return 0;
 }
 
-/* Let the child check; its exit status (0 = saw what it expected). */
-static int finish_heap_child(struct heap_child *hc)
+/*
+ * Let the target go on (a "hold" target checks its string now) and wait
+ * for it; the last word it printed goes to last.  Its wait status, or -1.
+ */
+static int finish_target(struct target *t, char *last, size_t n)
 {
+	char fmt[16];
 	int st;
 
-	if (write(hc->go, "x", 1) != 1)
+	close(t->in);
+	snprintf(fmt, sizeof(fmt), "%%%zus", n - 1);
+	if (fscanf(t->out, fmt, last) != 1)
+		last[0] = '\0';
+	fclose(t->out);
+	if (waitpid(t->pid, &st, 0) != t->pid)
 		return -1;
-	close(hc->go);
-	if (waitpid(hc->pid, &st, 0) != hc->pid || !WIFEXITED(st))
-		return -1;
-	return WEXITSTATUS(st);
+	return st;
+}
+
+static bool exited_zero(int st)
+{
+	return st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
 FIXTURE(heap) {
@@ -181,25 +211,46 @@ FIXTURE_TEARDOWN(heap)
 {
 }
 
+/* Every page of a small, a medium and a large block, in a fresh process. */
 TEST_F(heap, small_medium_and_large_blocks_are_device_pages)
 {
-	void *small = malloc(48), *medium = malloc(200 * 1024);
-	void *large = malloc(8 * MiB);
+	char cmd[600], out[4096];
+	int st;
 
-	ASSERT_NE(NULL, small);
-	ASSERT_NE(NULL, medium);
-	ASSERT_NE(NULL, large);
-	EXPECT_TRUE(in_device_mapping(small));
-	EXPECT_TRUE(in_device_mapping(medium));
-	EXPECT_TRUE(in_device_mapping(large));
-	free(small);
-	free(medium);
-	free(large);
+	snprintf(cmd, sizeof(cmd), "MYMEM_REQUIRE_DEVICE=1 %s sizes",
+		 target_path());
+	st = capture(cmd, out, sizeof(out));
+	EXPECT_TRUE(exited_zero(st)) TH_LOG("%s", out);
+}
+
+/* Blocks here are the test process's own: pages it mapped after the fork. */
+TEST_F(heap, own_mapping_blocks_are_device_pages_until_written_after_fork)
+{
+	char *p = malloc(OWN_MAPPING);
+	pid_t pid;
+	int st;
+
+	ASSERT_NE(NULL, p);
+	memset(p, 1, OWN_MAPPING);
+	ASSERT_EQ(0, pagemap_count_not_device(0, p, OWN_MAPPING));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		p[0] = 2;	/* copy-on-write: an anonymous page now */
+		_exit(pagemap_count_not_device(0, p, OWN_MAPPING) == 1 ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	EXPECT_TRUE(exited_zero(st));
+	/* pagemap sees the difference: the check can fail. */
+	EXPECT_EQ(0, pagemap_count_not_device(0, p, OWN_MAPPING));
+	p[0] = 3;
+	EXPECT_EQ(1, pagemap_count_not_device(0, p, OWN_MAPPING));
+	free(p);
 }
 
 TEST_F(heap, read_and_write_syscalls_move_heap_bytes)
 {
-	size_t n = 256 * 1024;
+	size_t n = OWN_MAPPING;
 	unsigned char *out = malloc(n), *in = malloc(n);
 	char path[] = "/tmp/mymem-rw-XXXXXX";
 	int fd = mkstemp(path);
@@ -210,6 +261,8 @@ TEST_F(heap, read_and_write_syscalls_move_heap_bytes)
 	unlink(path);
 	fill(out, n, 7);
 	memset(in, 0, n);
+	ASSERT_EQ(0, pagemap_count_not_device(0, out, n));
+	ASSERT_EQ(0, pagemap_count_not_device(0, in, n));
 	ASSERT_EQ((ssize_t)n, write(fd, out, n));
 	ASSERT_EQ((ssize_t)n, pread(fd, in, n, 0));
 	EXPECT_TRUE(check_fill(in, n, 7));
@@ -231,12 +284,12 @@ TEST_F_TIMEOUT(heap, o_direct_on_ext4_reads_and_writes_heap_buffers, 300)
 			"rm -f " EXT4_IMG " && truncate -s 64M " EXT4_IMG " && "
 			"mkfs.ext4 -q -F " EXT4_IMG " && mkdir -p " EXT4_MNT " && "
 			"mount -o loop " EXT4_IMG " " EXT4_MNT));
-	ASSERT_EQ(0, posix_memalign(&wbuf, 4096, n));
-	ASSERT_EQ(0, posix_memalign(&rbuf, 4096, n));
-	EXPECT_TRUE(in_device_mapping(wbuf));
-	EXPECT_TRUE(in_device_mapping(rbuf));
+	ASSERT_EQ(0, posix_memalign(&wbuf, 4096, OWN_MAPPING));
+	ASSERT_EQ(0, posix_memalign(&rbuf, 4096, OWN_MAPPING));
 	fill(wbuf, n, 3);
 	memset(rbuf, 0, n);
+	ASSERT_EQ(0, pagemap_count_not_device(0, wbuf, n));
+	ASSERT_EQ(0, pagemap_count_not_device(0, rbuf, n));
 
 	fd = open(EXT4_MNT "/data", O_CREAT | O_RDWR | O_DIRECT, 0600);
 	ASSERT_LE(0, fd) TH_LOG("O_DIRECT open: %s", strerror(errno));
@@ -247,6 +300,8 @@ TEST_F_TIMEOUT(heap, o_direct_on_ext4_reads_and_writes_heap_buffers, 300)
 	EXPECT_EQ((ssize_t)n, pread(fd, rbuf, n, 0))
 		TH_LOG("O_DIRECT read: %s", strerror(errno));
 	EXPECT_TRUE(check_fill(rbuf, n, 3));
+	/* The device read landed in the device pages themselves. */
+	EXPECT_EQ(0, pagemap_count_not_device(0, rbuf, n));
 	close(fd);
 	/* Read through the page cache too: the bytes really reached the disk. */
 	fd = open(EXT4_MNT "/data", O_RDONLY);
@@ -263,15 +318,16 @@ TEST_F_TIMEOUT(heap, o_direct_on_ext4_reads_and_writes_heap_buffers, 300)
 TEST_F(heap, process_vm_readv_and_writev_reach_another_heap)
 {
 	static const char changed[] = "written-by-process_vm_writev";
-	struct heap_child hc;
-	char buf[sizeof(SECRET)] = { 0 };
+	struct target t;
+	char buf[sizeof(SECRET)] = { 0 }, last[64];
 	struct iovec local = { buf, sizeof(SECRET) }, remote;
 
-	ASSERT_EQ(0, start_heap_child(&hc, changed));
-	remote.iov_base = hc.addr;
+	ASSERT_EQ(0, start_target(&t, "hold"));
+	ASSERT_EQ(0, pagemap_count_not_device(t.pid, t.addr, sizeof(SECRET)));
+	remote.iov_base = t.addr;
 	remote.iov_len = sizeof(SECRET);
 	EXPECT_EQ((ssize_t)sizeof(SECRET),
-		  process_vm_readv(hc.pid, &local, 1, &remote, 1, 0))
+		  process_vm_readv(t.pid, &local, 1, &remote, 1, 0))
 		TH_LOG("process_vm_readv: %s", strerror(errno));
 	EXPECT_STREQ(SECRET, buf);
 
@@ -279,106 +335,94 @@ TEST_F(heap, process_vm_readv_and_writev_reach_another_heap)
 	local.iov_len = sizeof(changed);
 	remote.iov_len = sizeof(changed);
 	EXPECT_EQ((ssize_t)sizeof(changed),
-		  process_vm_writev(hc.pid, &local, 1, &remote, 1, 0))
+		  process_vm_writev(t.pid, &local, 1, &remote, 1, 0))
 		TH_LOG("process_vm_writev: %s", strerror(errno));
-	EXPECT_EQ(0, finish_heap_child(&hc));
+	EXPECT_TRUE(exited_zero(finish_target(&t, last, sizeof(last))));
+	EXPECT_STREQ(changed, last);
 }
 
 TEST_F(heap, proc_pid_mem_reads_and_writes_another_heap)
 {
 	static const char changed[] = "written-through-proc-pid-mem";
-	struct heap_child hc;
-	char path[64], buf[sizeof(SECRET)] = { 0 };
+	struct target t;
+	char path[64], buf[sizeof(SECRET)] = { 0 }, last[64];
 	int fd;
 
-	ASSERT_EQ(0, start_heap_child(&hc, changed));
-	snprintf(path, sizeof(path), "/proc/%d/mem", hc.pid);
+	ASSERT_EQ(0, start_target(&t, "hold"));
+	ASSERT_EQ(0, pagemap_count_not_device(t.pid, t.addr, sizeof(SECRET)));
+	snprintf(path, sizeof(path), "/proc/%d/mem", t.pid);
 	fd = open(path, O_RDWR);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ((ssize_t)sizeof(SECRET),
-		  pread(fd, buf, sizeof(SECRET), (off_t)(uintptr_t)hc.addr));
+		  pread(fd, buf, sizeof(SECRET), (off_t)(uintptr_t)t.addr));
 	EXPECT_STREQ(SECRET, buf);
 	EXPECT_EQ((ssize_t)sizeof(changed),
-		  pwrite(fd, changed, sizeof(changed), (off_t)(uintptr_t)hc.addr));
+		  pwrite(fd, changed, sizeof(changed), (off_t)(uintptr_t)t.addr));
 	close(fd);
-	EXPECT_EQ(0, finish_heap_child(&hc));
+	EXPECT_TRUE(exited_zero(finish_target(&t, last, sizeof(last))));
+	EXPECT_STREQ(changed, last);
 }
 
 TEST_F(heap, ptrace_peekdata_and_pokedata_on_a_heap_word)
 {
-	struct heap_child hc;
 	union { long word; char c[sizeof(long)]; } u;
+	struct target t;
+	char last[64];
 	int st;
 
-	ASSERT_EQ(0, start_heap_child(&hc, "MYMEM-PO"));
-	ASSERT_EQ(0, ptrace(PTRACE_ATTACH, hc.pid, NULL, NULL));
-	ASSERT_EQ(hc.pid, waitpid(hc.pid, &st, 0));
+	ASSERT_EQ(0, start_target(&t, "hold"));
+	ASSERT_EQ(0, pagemap_count_not_device(t.pid, t.addr, sizeof(SECRET)));
+	ASSERT_EQ(0, ptrace(PTRACE_ATTACH, t.pid, NULL, NULL));
+	ASSERT_EQ(t.pid, waitpid(t.pid, &st, 0));
 	ASSERT_TRUE(WIFSTOPPED(st));
 
 	errno = 0;
-	u.word = ptrace(PTRACE_PEEKDATA, hc.pid, hc.addr, NULL);
+	u.word = ptrace(PTRACE_PEEKDATA, t.pid, t.addr, NULL);
 	ASSERT_EQ(0, errno);
 	EXPECT_EQ(0, memcmp(u.c, SECRET, sizeof(long)));
 	/* Overwrite the first word and end the string right after it. */
 	memcpy(u.c, "MYMEM-PO", sizeof(long));
-	EXPECT_EQ(0, ptrace(PTRACE_POKEDATA, hc.pid, hc.addr, (void *)u.word));
+	EXPECT_EQ(0, ptrace(PTRACE_POKEDATA, t.pid, t.addr, (void *)u.word));
 	u.word = 0;
-	EXPECT_EQ(0, ptrace(PTRACE_POKEDATA, hc.pid, hc.addr + sizeof(long),
+	EXPECT_EQ(0, ptrace(PTRACE_POKEDATA, t.pid, t.addr + sizeof(long),
 			    (void *)u.word));
-	ASSERT_EQ(0, ptrace(PTRACE_DETACH, hc.pid, NULL, NULL));
-	EXPECT_EQ(0, finish_heap_child(&hc));
-}
-
-/* Start the target program; read its "ADDR PID" line. */
-static FILE *start_target(const char *mode, unsigned long *addr, int *pid)
-{
-	char cmd[512];
-	FILE *p;
-
-	snprintf(cmd, sizeof(cmd), "MYMEM_REQUIRE_DEVICE=1 %s/mymem_heap_target %s",
-		 getenv("MYMEM_SELFTESTS_DIR") ? getenv("MYMEM_SELFTESTS_DIR") :
-		 "build/selftests", mode);
-	p = popen(cmd, "r");
-	if (p && fscanf(p, "%lx %d", addr, pid) != 2) {
-		pclose(p);
-		return NULL;
-	}
-	return p;
+	ASSERT_EQ(0, ptrace(PTRACE_DETACH, t.pid, NULL, NULL));
+	EXPECT_TRUE(exited_zero(finish_target(&t, last, sizeof(last))));
+	EXPECT_STREQ("MYMEM-PO", last);
 }
 
 TEST_F_TIMEOUT(heap, gdb_prints_and_changes_a_heap_string_of_a_live_process, 400)
 {
+	char cmd[512], out[8192], last[256];
 	unsigned long addr;
-	int pid, st;
-	char cmd[512], out[8192], last[256] = "";
-	FILE *target = start_target("wait", &addr, &pid);
+	struct target t;
+	int st;
 
-	ASSERT_NE(NULL, target);
+	ASSERT_EQ(0, start_target(&t, "wait"));
+	ASSERT_EQ(0, pagemap_count_not_device(t.pid, t.addr, sizeof(SECRET)));
+	addr = (unsigned long)t.addr;
 	snprintf(cmd, sizeof(cmd),
 		 "gdb -nx -batch -p %d -ex 'print (char *)0x%lx' "
 		 "-ex 'set {char[15]}0x%lx = \"gdb-wrote-this\"' "
-		 "-ex 'print (char *)0x%lx' 2>&1", pid, addr, addr, addr);
+		 "-ex 'print (char *)0x%lx' 2>&1", t.pid, addr, addr, addr);
 	st = capture(cmd, out, sizeof(out));
 	EXPECT_EQ(0, st);
 	EXPECT_NE(NULL, strstr(out, "\"" SECRET "\"")) TH_LOG("gdb said: %s", out);
 	EXPECT_NE(NULL, strstr(out, "\"gdb-wrote-this\"")) TH_LOG("gdb said: %s", out);
 
 	/* The target itself must now see the string gdb wrote. */
-	if (fscanf(target, "%255s", last) != 1)
-		last[0] = '\0';
-	st = pclose(target);
+	st = finish_target(&t, last, sizeof(last));
 	EXPECT_STREQ("gdb-wrote-this", last);
-	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	EXPECT_TRUE(exited_zero(st));
 }
 
 TEST_F_TIMEOUT(heap, core_dump_contains_the_heap_and_gdb_reads_it, 400)
 {
-	char saved[256] = "", path[64], cmd[512], out[8192];
+	char saved[256] = "", path[64], cmd[1024], out[8192], last[16];
 	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
-	unsigned long addr;
+	struct target t;
 	struct stat sb;
-	int pid, fd, st;
-	FILE *target;
+	int fd, st;
 	char *core;
 	bool found;
 
@@ -389,14 +433,12 @@ TEST_F_TIMEOUT(heap, core_dump_contains_the_heap_and_gdb_reads_it, 400)
 	ASSERT_EQ(0, setrlimit(RLIMIT_CORE, &unlimited));
 	ASSERT_EQ(0, sh("echo /tmp/mymem-core.%p > /proc/sys/kernel/core_pattern"));
 
-	target = start_target("crash", &addr, &pid);
-	ASSERT_NE(NULL, target);
-	st = pclose(target);
-	/* Killed by SIGABRT, seen directly or through popen's shell. */
-	EXPECT_TRUE((WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT) ||
-		    (WIFEXITED(st) && WEXITSTATUS(st) == 128 + SIGABRT));
+	/* The target checked that its string is on a device page. */
+	ASSERT_EQ(0, start_target(&t, "crash"));
+	st = finish_target(&t, last, sizeof(last));
+	EXPECT_TRUE(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
 
-	snprintf(path, sizeof(path), "/tmp/mymem-core.%d", pid);
+	snprintf(path, sizeof(path), "/tmp/mymem-core.%d", t.pid);
 	fd = open(path, O_RDONLY);
 	ASSERT_LE(0, fd) TH_LOG("no core file %s", path);
 	ASSERT_EQ(0, fstat(fd, &sb));
@@ -408,9 +450,8 @@ TEST_F_TIMEOUT(heap, core_dump_contains_the_heap_and_gdb_reads_it, 400)
 	EXPECT_TRUE(found) TH_LOG("the heap string is not in the core file");
 
 	snprintf(cmd, sizeof(cmd),
-		 "gdb -nx -batch -ex 'print (char *)0x%lx' %s/mymem_heap_target %s 2>&1",
-		 addr, getenv("MYMEM_SELFTESTS_DIR") ? getenv("MYMEM_SELFTESTS_DIR") :
-		 "build/selftests", path);
+		 "gdb -nx -batch -ex 'print (char *)%p' %s %s 2>&1",
+		 (void *)t.addr, target_path(), path);
 	EXPECT_EQ(0, capture(cmd, out, sizeof(out)));
 	EXPECT_NE(NULL, strstr(out, "\"" SECRET "\"")) TH_LOG("gdb said: %s", out);
 
@@ -424,20 +465,19 @@ TEST_F_TIMEOUT(heap, core_dump_contains_the_heap_and_gdb_reads_it, 400)
 /* A fresh process (the harness forks, so its parent's heap is inherited). */
 TEST_F_TIMEOUT(heap, library_and_module_agree_on_pages_and_frees_return_them, 120)
 {
-	char cmd[512], out[4096];
+	char cmd[600], out[4096];
 	int st;
 
-	snprintf(cmd, sizeof(cmd), "MYMEM_REQUIRE_DEVICE=1 %s/mymem_heap_target stats",
-		 getenv("MYMEM_SELFTESTS_DIR") ? getenv("MYMEM_SELFTESTS_DIR") :
-		 "build/selftests");
+	snprintf(cmd, sizeof(cmd), "MYMEM_REQUIRE_DEVICE=1 %s stats",
+		 target_path());
 	st = capture(cmd, out, sizeof(out));
-	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) TH_LOG("%s", out);
+	EXPECT_TRUE(exited_zero(st)) TH_LOG("%s", out);
 }
 
 TEST_F(heap, vmsplice_of_a_heap_buffer_into_a_pipe)
 {
 	size_t n = 16 * 1024;
-	unsigned char *buf = malloc(n), *back = malloc(n);
+	unsigned char *buf = malloc(OWN_MAPPING), *back = malloc(n);
 	struct iovec iov;
 	int p[2];
 	ssize_t got = 0, r;
@@ -446,6 +486,7 @@ TEST_F(heap, vmsplice_of_a_heap_buffer_into_a_pipe)
 	ASSERT_NE(NULL, back);
 	ASSERT_EQ(0, pipe(p));
 	fill(buf, n, 11);
+	ASSERT_EQ(0, pagemap_count_not_device(0, buf, n));
 	iov.iov_base = buf;
 	iov.iov_len = n;
 	EXPECT_EQ((ssize_t)n, vmsplice(p[1], &iov, 1, 0))
@@ -467,7 +508,7 @@ TEST_F(heap, vmsplice_of_a_heap_buffer_into_a_pipe)
  */
 TEST_F(heap, fork_gives_a_snapshot_and_no_sharing_nested_too)
 {
-	size_t n = 1 * MiB, half = n / 2;
+	size_t n = OWN_MAPPING, half = n / 2, ps = (size_t)getpagesize();
 	unsigned char *p = malloc(n);
 	int c2p[2], p2c[2], st;
 	char b;
@@ -477,6 +518,7 @@ TEST_F(heap, fork_gives_a_snapshot_and_no_sharing_nested_too)
 	ASSERT_EQ(0, pipe(c2p));
 	ASSERT_EQ(0, pipe(p2c));
 	memset(p, 'A', n);
+	ASSERT_EQ(0, pagemap_count_not_device(0, p, n));
 
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -517,6 +559,10 @@ TEST_F(heap, fork_gives_a_snapshot_and_no_sharing_nested_too)
 			EXPECT_EQ('A', p[i]) TH_LOG("byte %zu changed by the child", i);
 			break;
 		}
+	/* Copy-on-write copied what each side wrote, and only that. */
+	EXPECT_EQ(0, pagemap_count_not_device(0, p, half - ps));
+	EXPECT_EQ((long)(((uintptr_t)p + n - 1) / ps - ((uintptr_t)p + half) / ps + 1),
+		  pagemap_count_not_device(0, p + half, half));
 	free(p);
 }
 
@@ -582,7 +628,7 @@ TEST_F(heap, rss_counts_device_pages)
 	long rss1 = status_kb("VmRSS"), file1 = status_kb("RssFile");
 
 	ASSERT_NE(NULL, p);
-	ASSERT_TRUE(in_device_mapping(p));
+	ASSERT_EQ(0, pagemap_count_not_device(0, p, n));
 	ASSERT_LE(0, rss0);
 	/* Device pages are mapped at mmap time: resident before any touch. */
 	EXPECT_LE(rss0 + (long)(n / 1024) - 1024, rss1)
@@ -633,7 +679,7 @@ TEST_F_TIMEOUT(heap, memory_cgroup_is_charged_for_heap_pages, 120)
 		if (read(p2c[0], &b, 1) != 1)
 			_exit(30);
 		p = malloc(n);
-		if (!p || !in_device_mapping(p))
+		if (!p || pagemap_count_not_device(0, p, n))
 			_exit(31);
 		if (write(c2p[1], "a", 1) != 1 || read(p2c[0], &b, 1) != 1)
 			_exit(32);
