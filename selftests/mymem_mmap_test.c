@@ -10,6 +10,7 @@
  * so nobody else is charged to it.
  */
 #include "kselftest_harness.h"
+#include "mymem_pagemap.h"
 #include "mymem_selftest.h"
 
 FIXTURE(mymem)
@@ -403,6 +404,74 @@ TEST_F(mymem, mprotect_back_to_read_write_keeps_contents)
 	fill_pattern(p, len, 24);
 	EXPECT_EQ(-1, check_pattern(p, len, 24));
 	/* The VMA splits and merges neither allocated nor freed pages. */
+	get_proc_stats(self->fd, &s1);
+	EXPECT_DELTA(s0, s1, resident_pages, 8);
+	EXPECT_DELTA(s0, s1, pages_allocated, 8);
+	ASSERT_EQ(0, munmap(p, len));
+	get_proc_stats(self->fd, &s1);
+	EXPECT_DELTA(s0, s1, resident_pages, 0);
+}
+
+/*
+ * A documented limit (README, "Remaining limits"): mprotect() back to
+ * writable leaves a private mapping's device pages write-protected, as for
+ * any private file mapping, so the first write to each copies it into an
+ * anonymous page.  Pages outside the round trip, and pages not written,
+ * stay device pages; the module keeps the replaced page until the mapping
+ * goes.
+ */
+TEST_F(mymem, private_mprotect_round_trip_copies_pages_written_after_it)
+{
+	size_t len = 8 * self->ps;
+	struct mymem_stats s0, s1;
+	uint64_t ent;
+	char *p;
+	int i;
+
+	get_proc_stats(self->fd, &s0);
+	p = map_dev(self->fd, len, MAP_PRIVATE);
+	ASSERT_NE(MAP_FAILED, p);
+	fill_pattern(p, len, 25);
+	ASSERT_EQ(0, pagemap_count_not_device(0, p, len));
+	ASSERT_EQ(0, mprotect(p + self->ps, 3 * self->ps, PROT_READ));
+	ASSERT_EQ(0, mprotect(p + self->ps, 3 * self->ps, PROT_READ | PROT_WRITE));
+	EXPECT_EQ(0, pagemap_count_not_device(0, p, len));
+	/* Write a byte of pages 0, 2, 4, 6 and 7 back as it is: only page 2
+	 * went through the round trip. */
+	for (i = 0; i < 8; i += 2)
+		*(volatile char *)(p + i * self->ps + 5) = p[i * self->ps + 5];
+	*(volatile char *)(p + 7 * self->ps) = p[7 * self->ps];
+	for (i = 0; i < 8; i++) {
+		ASSERT_EQ(0, pagemap_entry(0, p + i * self->ps, &ent));
+		EXPECT_EQ(i != 2, pagemap_is_device_page(ent))
+			TH_LOG("page %d", i);
+	}
+	/* The copy took the page's contents along. */
+	EXPECT_EQ(-1, check_pattern(p, len, 25));
+	get_proc_stats(self->fd, &s1);
+	EXPECT_DELTA(s0, s1, resident_pages, 8);
+	ASSERT_EQ(0, munmap(p, len));
+	get_proc_stats(self->fd, &s1);
+	EXPECT_DELTA(s0, s1, resident_pages, 0);
+	EXPECT_DELTA(s0, s1, pages_freed, 8);
+}
+
+/* A shared mapping has no copy-on-write: writes after the round trip stay. */
+TEST_F(mymem, shared_mprotect_round_trip_keeps_device_pages)
+{
+	size_t len = 8 * self->ps;
+	struct mymem_stats s0, s1;
+	char *p;
+
+	get_proc_stats(self->fd, &s0);
+	p = map_dev(self->fd, len, MAP_SHARED);
+	ASSERT_NE(MAP_FAILED, p);
+	fill_pattern(p, len, 26);
+	ASSERT_EQ(0, mprotect(p + self->ps, 3 * self->ps, PROT_READ));
+	ASSERT_EQ(0, mprotect(p + self->ps, 3 * self->ps, PROT_READ | PROT_WRITE));
+	fill_pattern(p, len, 27);
+	EXPECT_EQ(0, pagemap_count_not_device(0, p, len));
+	EXPECT_EQ(-1, check_pattern(p, len, 27));
 	get_proc_stats(self->fd, &s1);
 	EXPECT_DELTA(s0, s1, resident_pages, 8);
 	EXPECT_DELTA(s0, s1, pages_allocated, 8);
