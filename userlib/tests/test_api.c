@@ -6,6 +6,8 @@
  * source is present (device in the VM, anonymous mmap on the host).
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
+#include <grp.h>
 #include <malloc.h>
 #include <stdalign.h>
 #include <stddef.h>
@@ -814,21 +816,78 @@ TEST(memory_falls_after_big_frees_without_trim)
 	ASSERT_LT(s2.pages_mapped * s2.page_size + 12 * MiB, s1.pages_mapped * s1.page_size);
 }
 
+/* Whether this process holds CAP_SYS_ADMIN (bit 21 of CapEff). */
+static bool has_cap_sys_admin(void)
+{
+	char line[128];
+	unsigned long long eff = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	fclose(f);
+	return eff & (1ULL << 21);
+}
+
+/* The physical address /proc/self/pagemap shows (to CAP_SYS_ADMIN), or 0. */
+static uint64_t pagemap_phys(const void *p)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+	uint64_t ent = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &ent, sizeof(ent), (off_t)((uintptr_t)p / ps) * 8) != 8)
+		ent = 0;
+	close(fd);
+	if (!(ent >> 63) || !(ent & ((1ULL << 55) - 1)))
+		return 0;
+	return (ent & ((1ULL << 55) - 1)) * (uint64_t)ps + (uintptr_t)p % ps;
+}
+
+/* In a child that dropped to nobody: EPERM, as pagemap hides the frame. */
+static int virt_to_phys_as_nobody(const void *p)
+{
+	int st;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
+			_exit(2);
+		errno = 0;
+		_exit(mymem_virt_to_phys(p) == 0 && errno == EPERM ? 0 : 1);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
 TEST(virt_to_phys)
 {
-	void *p = malloc(100);
+	char *p = malloc(100);
+	uint64_t pa;
+	int local;
 
+	ASSERT_NE(NULL, p);
+	p[0] = 1;	/* present, and this process's own page */
 	errno = 0;
-	uint64_t pa = mymem_virt_to_phys(p);
+	pa = mymem_virt_to_phys(p);
 	if (get_stats().page_source != MYMEM_SOURCE_DEVICE) {
 		ASSERT_EQ(0, pa);
 		ASSERT_EQ(ENODEV, errno);
-	} else if (pa == 0) {
-		ASSERT_EQ(EPERM, errno);
+	} else if (has_cap_sys_admin()) {
+		/* The same frame the kernel shows in pagemap, at p's offset. */
+		ASSERT_NE(0, pa) TH_LOG("virt_to_phys: %s", strerror(errno));
+		ASSERT_EQ(pagemap_phys(p), pa);
+		ASSERT_EQ(0, virt_to_phys_as_nobody(p));
 	} else {
-		ASSERT_EQ((uintptr_t)p & 4095, pa & 4095);
+		ASSERT_EQ(0, pa);
+		ASSERT_EQ(EPERM, errno);
 	}
-	int local;
 	errno = 0;
 	ASSERT_EQ(0, mymem_virt_to_phys(&local));
 	ASSERT_EQ(EINVAL, errno);
