@@ -74,6 +74,10 @@ FORK_SIZES = [1, 16, 256]
 FORK_ITERS = {1: 100, 16: 40, 256: 8}
 REAL_BASH_N = 8
 REAL_PY_N = 12
+# Control rows of the real programs in the VM ({build}: the bench's build dir).
+REAL_CONTROLS = [("mimalloc", LIBDIR + "/libmimalloc.so.2"),
+                 ("empty-preload", "{build}/libempty_preload.so")]
+REAL_ORDER = ["glibc", "libmymem"] + [n for n, _ in REAL_CONTROLS]
 
 
 def log(msg):
@@ -454,6 +458,12 @@ def cmd_guest(args):
         progs = [("bash-forky", ["bash", os.path.join(HERE, "real", "forky.sh"), str(REAL_BASH_N)]),
                  ("python3-dicts", ["python3", os.path.join(HERE, "real", "pywork.py"), str(REAL_PY_N)])]
         allocs = [("glibc", None)] + ([("libmymem", {"LD_PRELOAD": lib})] if lib else [])
+        # Controls: another allocator, and a preloaded library with no code
+        # (what preloading alone costs each exec'd process).
+        for name, path in REAL_CONTROLS:
+            path = path.replace("{build}", b)
+            if os.path.exists(path):
+                allocs.append((name, {"LD_PRELOAD": path}))
         for r in range(args.runs):
             t0 = time.monotonic()
             jobs = [(p, a) for p in progs for a in allocs]
@@ -924,13 +934,18 @@ def cmd_report(args):
                        gmeta.get("real_bash_n", "?"), gmeta.get("real_py_n", "?")), "",
                    "| program | allocator | median wall (s) | spread min–max (s) | peak RSS (MiB) | time / glibc | paired ratio min–max | note |",
                    "|---|---|---|---|---|---|---|---|"]
+            seen = {r["alloc"] for r in rp}
+            rallocs = [a for a in REAL_ORDER if a in seen or a in ("glibc", "libmymem")]
             for prog in sorted({r["prog"] for r in rp}):
                 ok = {a: [r for r in rp if r["prog"] == prog and r["alloc"] == a and r["rc"] == 0]
-                      for a in ("glibc", "libmymem")}
+                      for a in rallocs}
                 g = median([r["wall_s"] for r in ok["glibc"]])
-                for a in ("glibc", "libmymem"):
+                controls, tline = [], None
+                for a in rallocs:
                     xs = [r["wall_s"] for r in ok[a]]
                     fails = [r for r in rp if r["prog"] == prog and r["alloc"] == a and r["rc"] != 0]
+                    if xs and g and a not in ("glibc", "libmymem"):
+                        controls.append("%s %.2fx" % (a, median(xs) / g))
                     if not xs:
                         md.append("| %s | %s | – | – | – | – | – | %s |" % (
                             prog, a, ("FAILED: " + fails[0].get("error", "")[:60]) if fails else "missing"))
@@ -950,7 +965,13 @@ def cmd_report(args):
                     if a == "libmymem" and ratio is not None:
                         targets.append("- real program %s: libmymem <= %.1fx glibc: %s — %.2fx" % (
                             prog, T_REAL, verdict(ratio <= T_REAL and not fails), ratio))
-            md.append("")
+                        tline = len(targets) - 1
+                if controls and tline is not None:
+                    targets[tline] += " (controls in the same VM: %s)" % ", ".join(controls)
+            md += ["", "Controls: `mimalloc` is Debian's libmimalloc2.0 preloaded the same way; "
+                   "`empty-preload` preloads a library with no code (bench/workloads/empty_preload.c), "
+                   "so its ratio is what LD_PRELOAD alone costs; the rest of a row's ratio is the "
+                   "cost of replacing malloc in every process the program starts.", ""]
         else:
             md += ["Not measured.", ""]
             targets.append("- real programs: **MISSED** (not measured)")
