@@ -21,6 +21,7 @@
 #include <sys/vfs.h>
 
 #include "kselftest_harness.h"
+#include "mymem_pagemap.h"
 #include "mymem_selftest.h"
 
 #define WAIT_MS	30000
@@ -169,6 +170,8 @@ static pid_t start_target(FIXTURE_DATA(fc) *self, int flags, size_t len,
 
 		CHILD_CHECK(m != MAP_FAILED);
 		fill_pattern(m, len, seed);
+		/* What the parent reaches into are device pages. */
+		CHILD_CHECK(pagemap_count_not_device(0, m, len) == 0);
 		if (stop_for_ptrace)
 			CHILD_CHECK(ptrace(PTRACE_TRACEME, 0, NULL, NULL) == 0);
 		CHILD_CHECK(write_full(self->to_parent[1], &addr,
