@@ -781,6 +781,64 @@ TEST(mallopt_rejects_what_it_cannot_do)
 	ASSERT_EQ(1, mallopt(M_TOP_PAD, 0));
 }
 
+/* mallinfo2()/mallinfo() report this heap, not glibc's unused arena. */
+TEST(mallinfo2_reports_this_heap)
+{
+	struct mymem_heap_stats st;
+	struct mallinfo2 m0, m1, m2;
+	struct mallinfo old;
+	char *small[64], *large;
+
+	m0 = mallinfo2();
+	for (int i = 0; i < 64; i++)
+		ASSERT_NE(NULL, small[i] = malloc(1000));
+	large = malloc(8 * MiB);
+	ASSERT_NE(NULL, large);
+	m1 = mallinfo2();
+	/* The small blocks are heap bytes in use; the large one a mapping. */
+	ASSERT_LE(m0.uordblks + 64 * 1000, m1.uordblks);
+	ASSERT_EQ(m0.hblks + 1, m1.hblks);
+	ASSERT_LE(m0.hblkhd + 8 * MiB, m1.hblkhd);
+	ASSERT_LT(0, m1.arena);
+	ASSERT_LE(m1.uordblks, m1.arena);
+	ASSERT_EQ(0, mymem_heap_stats(&st));
+	ASSERT_EQ(st.huge_blocks, m1.hblks);
+	ASSERT_EQ(st.free_blocks, m1.ordblks);
+	ASSERT_EQ(st.free_bytes + st.cached_bytes, m1.fordblks);
+	/* The int interface (deprecated; programs still call it) agrees
+	 * while the figures fit in an int. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+	old = mallinfo();
+#pragma GCC diagnostic pop
+	ASSERT_EQ((int)m1.hblks, old.hblks);
+	ASSERT_EQ((int)m1.hblkhd, old.hblkhd);
+	free(large);
+	for (int i = 0; i < 64; i++)
+		free(small[i]);
+	m2 = mallinfo2();
+	ASSERT_EQ(m0.hblks, m2.hblks);
+	ASSERT_GT(m1.uordblks, m2.uordblks);
+	ASSERT_LE(m1.fordblks, m2.fordblks + 64 * 1024);
+}
+
+/* malloc_stats() prints our statistics to stderr, as glibc's does. */
+static void call_malloc_stats(void *arg)
+{
+	(void)arg;
+	free(malloc(100));
+	malloc_stats();
+}
+
+TEST(malloc_stats_prints_to_stderr)
+{
+	char msg[4096] = "";
+
+	ASSERT_EQ(0, run_in_child(call_malloc_stats, NULL, msg, sizeof(msg)));
+	ASSERT_NE(NULL, strstr(msg, "mymem heap statistics")) TH_LOG("got: %s", msg);
+	ASSERT_NE(NULL, strstr(msg, "bytes in use:")) TH_LOG("got: %s", msg);
+}
+
 TEST(malloc_trim_gives_pages_back)
 {
 	enum { N = 200 };
