@@ -20,7 +20,7 @@ export BUILD
 DEB_PKGS := build-essential linux-image-amd64 linux-headers-amd64 \
 	linux-image-6.12-amd64 linux-headers-6.12-amd64 qemu-system-x86 \
 	busybox-static cpio kmod xz-utils linux-source-6.1 sparse gdb strace \
-	python3 e2fsprogs zstd clang libclang-rt-14-dev valgrind
+	python3 e2fsprogs zstd clang libclang-rt-14-dev valgrind gcc-multilib
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
