@@ -381,9 +381,13 @@ void mm_validate_prev(const char *fn, struct segment *s, struct block *b)
 			mm_fatal(fn, blk_payload(b), "corrupted boundary tag: previous size is 0");
 		return;
 	}
+	/* Range first: no pointer is formed outside the segment. */
+	if (b->prev_size & (MM_ALIGN - 1) ||
+	    b->prev_size > (size_t)((char *)b - (char *)seg_first(s)))
+		mm_fatal(fn, blk_payload(b),
+			 "corrupted boundary tag: previous block's size disagrees (underflow into the header?)");
 	p = blk_prev(b);
-	if ((char *)p < (char *)seg_first(s) || b->prev_size & (MM_ALIGN - 1) ||
-	    !blk_tag_ok(p) || blk_size(p) != b->prev_size)
+	if (!blk_tag_ok(p) || blk_size(p) != b->prev_size)
 		mm_fatal(fn, blk_payload(b),
 			 "corrupted boundary tag: previous block's size disagrees (underflow into the header?)");
 }

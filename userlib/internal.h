@@ -350,7 +350,7 @@ extern MM_HIDDEN struct segment *mm_huge_list;
  * update the bin's count (and free one more counter); the statistics
  * multiply out.
  */
-#define TC_BINS		61	/* block sizes 32 .. 32 + 60*16 = 1008 */
+#define TC_BINS		61	/* block sizes 32 .. 32 + 60*16 = 992 */
 #define TC_MAX_BS	(MM_MIN_BLOCK + (TC_BINS - 1) * MM_ALIGN)
 #define TC_MAX_REQ	(TC_MAX_BS - MM_HDR)
 

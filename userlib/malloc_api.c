@@ -232,7 +232,7 @@ API void free(void *p)
 	if (MM_UNLIKELY(((h ^ mm_tag_raw(b)) >> 56) | (h & B_FLAGS)))
 		goto slow;
 	/* The boundary tag at the block's end is checked when the cache
-	 * gives the block back to the heap (tc_return): one miss less here. */
+	 * gives the block back to the heap (heap_take_back): one miss less here. */
 	bs = h & B_SIZE_MASK;
 	if (MM_UNLIKELY(bs - MM_MIN_BLOCK > TC_MAX_BS - MM_MIN_BLOCK || off + bs > committed ||
 			mm_policy() != MYMEM_POLICY_FAST))

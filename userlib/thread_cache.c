@@ -3,7 +3,7 @@
  * thread_cache.c - per-thread caches of small free blocks.
  *
  * With the fast policy, a thread keeps up to tc_limit[i] freed blocks of
- * each small size (32 .. 1008 bytes, 1952 blocks at most in all) in a LIFO
+ * each small size (32 .. 992 bytes, 1952 blocks at most in all) in a LIFO
  * list and reuses them without taking any lock (malloc_api.c inlines
  * tc_pop and tc_push).  A miss carves up to half a bin's worth of blocks
  * out of one free heap block under a single lock acquisition; a full list sends its
