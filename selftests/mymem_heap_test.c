@@ -190,6 +190,16 @@ static bool exited_zero(int st)
 	return st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
+/* Run the target in a mode that checks something itself; its status. */
+static int run_target_check(const char *mode, char *out, size_t n)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "MYMEM_REQUIRE_DEVICE=1 %s %s",
+		 target_path(), mode);
+	return capture(cmd, out, n);
+}
+
 FIXTURE(heap) {
 	int unused;
 };
@@ -214,12 +224,9 @@ FIXTURE_TEARDOWN(heap)
 /* Every page of a small, a medium and a large block, in a fresh process. */
 TEST_F(heap, small_medium_and_large_blocks_are_device_pages)
 {
-	char cmd[600], out[4096];
-	int st;
+	char out[4096];
+	int st = run_target_check("sizes", out, sizeof(out));
 
-	snprintf(cmd, sizeof(cmd), "MYMEM_REQUIRE_DEVICE=1 %s sizes",
-		 target_path());
-	st = capture(cmd, out, sizeof(out));
 	EXPECT_TRUE(exited_zero(st)) TH_LOG("%s", out);
 }
 
@@ -465,12 +472,9 @@ TEST_F_TIMEOUT(heap, core_dump_contains_the_heap_and_gdb_reads_it, 400)
 /* A fresh process (the harness forks, so its parent's heap is inherited). */
 TEST_F_TIMEOUT(heap, library_and_module_agree_on_pages_and_frees_return_them, 120)
 {
-	char cmd[600], out[4096];
-	int st;
+	char out[4096];
+	int st = run_target_check("stats", out, sizeof(out));
 
-	snprintf(cmd, sizeof(cmd), "MYMEM_REQUIRE_DEVICE=1 %s stats",
-		 target_path());
-	st = capture(cmd, out, sizeof(out));
 	EXPECT_TRUE(exited_zero(st)) TH_LOG("%s", out);
 }
 
