@@ -16,6 +16,7 @@ struct tally {
 	size_t free_blocks, free_bytes, used_blocks, used_bytes;
 	size_t user_bytes;	/* usable bytes of used blocks not in a cache */
 	size_t committed;
+	size_t listed_runs;	/* runs on their arena's lists */
 };
 
 static int check_segment(struct arena *a, struct segment *s, struct tally *t)
@@ -59,8 +60,14 @@ static int check_segment(struct arena *a, struct segment *s, struct tally *t)
 		} else {
 			t->used_blocks++;
 			t->used_bytes += size;
-			if (!(h & B_CACHED))
+			if (h & B_RUN) {
+				int r = run_check(b, &t->user_bytes, &t->listed_runs);
+
+				if (r != MYMEM_OK)
+					return r;
+			} else if (!(h & B_CACHED)) {
 				t->user_bytes += size - MM_HDR;
+			}
 		}
 	}
 	if (!blk_tag_ok(end) || blk_head(end) & ~B_TAG_MASK)
@@ -83,9 +90,14 @@ static size_t heap_user_bytes(void)
 		for (struct segment *s = a->segs; s; s = s->next) {
 			struct block *end = seg_sentinel(s);
 
-			for (struct block *b = seg_first(s); b != end; b = blk_next(b))
-				if (!(blk_head(b) & (B_FREE | B_CACHED)))
+			for (struct block *b = seg_first(s); b != end; b = blk_next(b)) {
+				size_t h = blk_head(b);
+
+				if (h & B_RUN)
+					user += run_user_bytes(b);
+				else if (!(h & (B_FREE | B_CACHED)))
 					user += blk_size(b) - MM_HDR;
+			}
 		}
 		mm_unlock(&a->lock);
 	}
@@ -141,6 +153,8 @@ static int check_heap(void)
 			r = fl_check(&a->fl, a, &n, &bytes, &largest);
 		if (r == MYMEM_OK && (n != t.free_blocks || bytes != t.free_bytes))
 			r = MYMEM_E_FREELIST;	/* a free block is missing from the lists */
+		if (r == MYMEM_OK)
+			r = run_check_lists(a, t.listed_runs);
 		if (r == MYMEM_OK && (t.used_bytes != a->used_bytes || t.used_blocks != a->used_blocks))
 			r = MYMEM_E_STATS;
 		mm_unlock(&a->lock);

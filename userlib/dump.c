@@ -30,6 +30,7 @@ struct blk_rec {
 	uintptr_t addr;
 	size_t size;
 	const char *state;
+	size_t run_bs, run_used, run_capacity;	/* state "run" */
 };
 
 /* The lowest segment above `after`, from the arenas and the huge list. */
@@ -83,12 +84,25 @@ static int collect(const struct seg_rec *sr, uintptr_t from, struct blk_rec *out
 				continue;
 			out[n].addr = (uintptr_t)b;
 			out[n].size = h & B_SIZE_MASK;
-			out[n].state = h & B_FREE ? "free" : h & B_CACHED ? "cached" : "used";
+			out[n].state = h & B_FREE ? "free" : h & B_CACHED ? "cached" :
+				       h & B_RUN ? "run" : "used";
+			if (h & B_RUN)
+				run_describe(b, &out[n].run_bs, &out[n].run_used,
+					     &out[n].run_capacity);
 			n++;
 		}
 	}
 	mm_unlock(&a->lock);
 	return n;
+}
+
+static int print_block(FILE *f, const struct blk_rec *r)
+{
+	if (r->state[0] == 'r')
+		return fprintf(f, "  %#lx %zu run: %zu of %zu blocks of %zu out\n",
+			       (unsigned long)r->addr, r->size, r->run_used, r->run_capacity,
+			       r->run_bs);
+	return fprintf(f, "  %#lx %zu %s\n", (unsigned long)r->addr, r->size, r->state);
 }
 
 static int dump_heap(FILE *f)
@@ -101,8 +115,8 @@ static int dump_heap(FILE *f)
 	if (!mm_ready())
 		return fprintf(f, "mymem: no heap (no page source)\n") < 0 ? -1 : 0;
 	if (fprintf(f, "mymem heap dump: policy %s, page source %s\n"
-		    "  each block: header address (payload at +16), size with header, state:\n"
-		    "  used, free, or cached (freed into a thread cache)\n",
+		    "  each block: header address (payload at +16), size with header, state: used,\n"
+		    "  free, cached (in a thread cache), or run (cut into small blocks of one size)\n",
 		    mymem_policy_name(mm_policy()), mymem_page_source_name(ps_source())) < 0)
 		err = -1;
 	while (next_segment(after, &sr)) {
@@ -121,8 +135,7 @@ static int dump_heap(FILE *f)
 			int n = collect(&sr, from, recs);
 
 			for (int i = 0; i < n; i++)
-				if (fprintf(f, "  %#lx %zu %s\n", (unsigned long)recs[i].addr,
-					    recs[i].size, recs[i].state) < 0)
+				if (print_block(f, &recs[i]) < 0)
 					err = -1;
 			if (n < BATCH)
 				break;

@@ -268,6 +268,10 @@ void heap_free(struct arena *a, struct segment *s, struct block *b)
  */
 void heap_take_back(struct arena *a, struct segment *s, struct block *b)
 {
+	if (blk_head(b) & B_RUN) {
+		run_take_back(a, s, b);
+		return;
+	}
 	if (MM_UNLIKELY(blk_next(b)->prev_size != blk_size(b)))
 		mm_fatal("free", blk_payload(b),
 			 "corrupted boundary tag: the size at the block's end disagrees (overflow past the block?)");
@@ -327,6 +331,7 @@ size_t heap_trim_arena(struct arena *a)
 	size_t released = 0;
 	struct segment *s, *next;
 
+	run_release_empty(a);
 	for (s = a->segs; s; s = next) {
 		struct block *first = seg_first(s);
 
@@ -363,6 +368,10 @@ void mm_validate_inuse(const char *fn, struct segment *s, struct block *b)
 		mm_fatal(fn, blk_payload(b), "double free: block is already free");
 	if (h & B_CACHED)
 		mm_fatal(fn, blk_payload(b), "double free: block is already freed (in a thread cache)");
+	if (h & B_RUN) {
+		run_validate(fn, s, b);
+		return;
+	}
 	size = h & B_SIZE_MASK;
 	if ((h & B_HUGE) || size < MM_MIN_BLOCK || (size_t)(hi - (char *)b) < size)
 		mm_fatal(fn, blk_payload(b), "corrupted block header: impossible size");

@@ -61,6 +61,7 @@ _Static_assert(MM_SEG_HDR % MM_ALIGN == 0 && MM_SEG_HDR >= 48, "segment header")
 #define B_FREE		((size_t)1)	/* on a free list of its arena */
 #define B_CACHED	((size_t)2)	/* parked in a thread cache (in use for the heap) */
 #define B_HUGE		((size_t)4)	/* the only block of a huge segment */
+#define B_RUN		((size_t)8)	/* a small block of a run, or the run's own block (run.c) */
 #define B_FLAGS		((size_t)15)
 #define B_SIZE_MASK	((((size_t)1 << 56) - 1) & ~B_FLAGS)
 #define B_TAG_MASK	(~(((size_t)1 << 56) - 1))
@@ -269,6 +270,7 @@ MM_HIDDEN size_t fl_largest(struct freelists *f);
 /* ---- arenas (arena.c) --------------------------------------------------- */
 
 #define MM_MAX_ARENAS	64
+#define RUN_CLASSES	31	/* run block sizes 32 .. 512: thread-cache bins 0 .. 30 */
 
 struct arena {
 	mm_lock_t lock;
@@ -285,6 +287,8 @@ struct arena {
 	size_t trim_pad;
 	size_t released;		/* bytes trims released since the last growth */
 	int64_t grown_at;		/* coarse monotonic seconds of the last growth */
+	/* Runs of each small size with blocks to give (run.c). */
+	struct run *runs[RUN_CLASSES];
 	/* Blocks other threads freed, waiting for this arena's next lock
 	 * holder (arena.c); a line of its own, as other threads write it. */
 	struct {
@@ -321,6 +325,38 @@ MM_HIDDEN void heap_take_back(struct arena *a, struct segment *s, struct block *
 /* Resize in place to block-size bs; false if that is impossible. */
 MM_HIDDEN bool heap_resize(struct arena *a, struct segment *s, struct block *b, size_t bs);
 MM_HIDDEN size_t heap_trim_arena(struct arena *a);
+
+/* ---- runs of small blocks (run.c) --------------------------------------- */
+
+/*
+ * Blocks of up to RUN_MAX_BS bytes that thread caches hand out come from
+ * runs: a heap block (flagged B_RUN) cut into blocks of one size, each with
+ * the usual header, whose prev_size holds the distance back to the run.
+ * They go back to their run, not into the free lists: no coalescing, no
+ * free-list search, for the sizes programs allocate most.
+ */
+#define RUN_MAX_BS	(MM_MIN_BLOCK + (RUN_CLASSES - 1) * MM_ALIGN)
+
+/* Up to k blocks of class cls (B_CACHED, chained through next_free in
+ * address order; *tail gets the last), *n how many: 0 when out of memory. */
+MM_HIDDEN struct block *run_alloc(struct arena *a, unsigned cls, unsigned k, unsigned *n,
+				  struct block **tail);
+/* A block of a run back into its run (arena locked; checked first). */
+MM_HIDDEN void run_take_back(struct arena *a, struct segment *s, struct block *b);
+/* Check that b is a block some run handed out (aborts otherwise). */
+MM_HIDDEN void run_validate(const char *fn, struct segment *s, struct block *b);
+/* Give the heap every run with no block out (arena locked). */
+MM_HIDDEN void run_release_empty(struct arena *a);
+/* For mymem_check(): verify run block c (0 or a MYMEM_E_* code), add the
+ * usable bytes of the blocks the program holds (neither free nor cached)
+ * to *user, and 1 to *listed if it is on its arena's list. */
+MM_HIDDEN int run_check(struct block *c, size_t *user, size_t *listed);
+/* ... and that the arena's lists hold exactly the listed runs run_check saw. */
+MM_HIDDEN int run_check_lists(struct arena *a, size_t listed);
+/* The usable bytes of the blocks of run block c the program holds. */
+MM_HIDDEN size_t run_user_bytes(struct block *c);
+/* Block size and blocks out of run block c, for the heap dump. */
+MM_HIDDEN void run_describe(struct block *c, size_t *bs, size_t *used, size_t *capacity);
 
 /* ---- huge blocks (huge.c) ----------------------------------------------- */
 

@@ -172,8 +172,12 @@ static void free_block(void *p)
 		struct arena *a = s->arena;
 
 		arena_lock(a);
-		mm_validate_prev("free", s, b);
-		heap_free(a, s, b);
+		if (blk_head(b) & B_RUN) {
+			run_take_back(a, s, b);
+		} else {
+			mm_validate_prev("free", s, b);
+			heap_free(a, s, b);
+		}
 		mm_unlock(&a->lock);
 	} else {
 		/* another thread's arena: never wait for its lock */
@@ -228,8 +232,8 @@ API void free(void *p)
 		goto slow;
 	b = blk_of(p);
 	h = blk_head(b);
-	/* Tag of this address, no flag (free, cached, huge) set. */
-	if (MM_UNLIKELY(((h ^ mm_tag_raw(b)) >> 56) | (h & B_FLAGS)))
+	/* Tag of this address, no flag but B_RUN (free, cached, huge) set. */
+	if (MM_UNLIKELY(((h ^ mm_tag_raw(b)) >> 56) | (h & (B_FLAGS & ~B_RUN))))
 		goto slow;
 	/* The boundary tag at the block's end is checked when the cache
 	 * gives the block back to the heap (heap_take_back): one miss less here. */
@@ -310,6 +314,8 @@ static bool resize_in_place(void *p, size_t n, size_t *old)
 	mm_validate_inuse("realloc", s, b);
 	usable = blk_size(b) - MM_HDR;
 	*old = vg_size(p, usable);
+	if (blk_head(b) & B_RUN)	/* a run's blocks have one size */
+		return n <= usable && n >= usable / 2;
 	if (n < mm_mmap_threshold()) {
 		struct arena *a = s->arena;
 		bool ok;

@@ -207,11 +207,28 @@ static unsigned tc_refill_count(struct tcache *tc, unsigned i)
 }
 
 /*
- * A miss in bin i: carve the caller's block and up to half a bin's worth
- * more (tc_refill_count) out of one heap block, under one lock.  The carved blocks tile the heap
- * block exactly; what the split left over (< MM_MIN_BLOCK) stays on the
- * caller's block.
+ * A miss in bin i: the caller's block and up to half a bin's worth more
+ * (tc_refill_count), under one lock: from the runs of that size (run.c)
+ * up to RUN_MAX_BS, above it carved out of one heap block.  The carved
+ * blocks tile the heap block exactly; what the split left over
+ * (< MM_MIN_BLOCK) stays on the caller's block.
  */
+/* Hand the caller the first of k blocks chained first .. last, park the rest. */
+static void *tc_take_chain(struct tcache *tc, unsigned i, struct block *first,
+			   struct block *last, unsigned k)
+{
+	if (k > 1) {
+		last->next_free = tc->bin[i];
+		tc->bin[i] = first->next_free;
+	}
+	blk_set_head_raw(first, blk_head(first) & ~B_CACHED);
+	OWNER_ADD(tc->refilled[i], k - 1);
+	__atomic_store_n(&tc->count[i], tc->count[i] + k - 1, __ATOMIC_RELAXED);
+	ctr_add(&tc->ctr.alloc_count, 1);
+	ctr_add(&tc->ctr.alloc_bytes, blk_size(first) - MM_HDR);
+	return blk_payload(first);
+}
+
 static void *tc_refill(struct tcache *tc, unsigned i)
 {
 	size_t bs = tc_bin_size(i), total;
@@ -219,6 +236,11 @@ static void *tc_refill(struct tcache *tc, unsigned i)
 	struct arena *a = arena_get_locked();
 	struct block *big, *b, *prev;
 
+	if (i < RUN_CLASSES) {
+		b = run_alloc(a, i, k, &k, &prev);
+		mm_unlock(&a->lock);
+		return k ? tc_take_chain(tc, i, b, prev, k) : NULL;
+	}
 	big = heap_alloc_run(a, bs, k, &k);
 	if (!big) {
 		mm_unlock(&a->lock);

@@ -487,15 +487,16 @@ struct dumped {
 TEST(dump_lists_every_block_in_address_order)
 {
 	char *a = malloc(2000), *b = malloc(3000), *c = malloc(2000), *big = malloc(4 * MiB);
+	char *small = malloc(100);	/* a block of a run of 128-byte blocks */
 	static struct dumped blk[1 << 16];
 	unsigned long seg = 0, prev_seg = 0, next_addr = 0, seg_end = 0;
 	size_t committed = 0, nblk = 0, nseg = 0;
-	bool prev_free = false, in_heap = false, big_seen = false;
+	bool prev_free = false, in_heap = false, big_seen = false, small_seen = false;
 	char line[256];
 	FILE *f = tmpfile();
 
 	ASSERT_NE(NULL, f);
-	ASSERT_TRUE(a && b && c && big);
+	ASSERT_TRUE(a && b && c && big && small);
 	free(b);		/* 3000 bytes: past the thread cache, a free block */
 	ASSERT_EQ(0, mymem_dump(f));
 	rewind(f);
@@ -541,7 +542,22 @@ TEST(dump_lists_every_block_in_address_order)
 			ASSERT_TRUE(in_heap);
 			ASSERT_EQ(next_addr, addr) TH_LOG("a gap or an overlap before %#lx", addr);
 			ASSERT_TRUE(!strcmp(state, "used") || !strcmp(state, "free") ||
-				    !strcmp(state, "cached")) TH_LOG("state %s", state);
+				    !strcmp(state, "cached") || !strcmp(state, "run:")) TH_LOG("state %s", state);
+			if (!strcmp(state, "run:")) {
+				size_t out, cap, bs;
+
+				ASSERT_EQ(3, sscanf(line, " %*x %*u run: %zu of %zu blocks of %zu out",
+						    &out, &cap, &bs)) TH_LOG("line: %s", line);
+				ASSERT_LE(out, cap);
+				ASSERT_GT(cap, 0);
+				ASSERT_LE(cap * bs + 64 + 16, size);
+				if ((unsigned long)small - 16 > addr &&
+				    (unsigned long)small - 16 < addr + size) {
+					ASSERT_EQ(128, bs);
+					ASSERT_GE(out, 1);
+					small_seen = true;
+				}
+			}
 			ASSERT_FALSE(prev_free && !strcmp(state, "free")) TH_LOG("free neighbours at %#lx", addr);
 			prev_free = !strcmp(state, "free");
 			next_addr = addr + size;
@@ -555,6 +571,7 @@ TEST(dump_lists_every_block_in_address_order)
 	ASSERT_TRUE(!in_heap || next_addr == seg_end);
 	ASSERT_GE(nseg, 2);
 	ASSERT_TRUE(big_seen);
+	ASSERT_TRUE(small_seen) TH_LOG("no run holds the 100-byte block");
 	fclose(f);
 	for (int k = 0; k < 3; k++) {
 		unsigned long want = (unsigned long)(k == 0 ? a : k == 1 ? b : c) - 16;
@@ -569,6 +586,7 @@ TEST(dump_lists_every_block_in_address_order)
 	free(a);
 	free(c);
 	free(big);
+	free(small);
 }
 
 TEST(stats_add_up)

@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: MIT
+/*
+ * run.c - runs: heap blocks cut into small blocks of one size, the source
+ * the thread caches refill from for block sizes up to RUN_MAX_BS.
+ *
+ * Programs allocate and free small blocks most, and in bulk.  Through the
+ * free lists each such free costs a boundary-tag check, a coalesce with
+ * both neighbours and a free-list insert; in a run it is a push on the
+ * run's own list.  A run is an ordinary in-use block of the heap (flagged
+ * B_RUN), so the heap around it keeps all its invariants; its blocks keep
+ * the usual 16-byte header (tag, size, flags), so free(), realloc() and
+ * malloc_usable_size() check them as they check any block.  Only the
+ * header's prev_size means something else: the distance back to the run.
+ *
+ *   run block: [hdr|struct run 64][hdr|payload][hdr|payload]...[slack]
+ *                               bump: first block never handed out ^
+ *
+ * Blocks are carved at the bump pointer as they are asked for, so a fresh
+ * run touches only the pages it hands out.  A run with no block out goes
+ * back to the heap, unless it is its size's only run with blocks to give
+ * (a size that is freed and asked for again would otherwise make and
+ * unmake a run each time); mymem_trim() returns those too.
+ *
+ * Everything here runs with the arena's lock held, except run_validate,
+ * which reads only what cannot change while the caller holds the block.
+ */
+#include "internal.h"
+
+#define RUN_MAGIC	0x6d796d656d52554eull	/* "mymemRUN" */
+
+struct run {
+	size_t magic;		/* RUN_MAGIC ^ the tag of this address */
+	struct run *next, *prev;	/* the arena's runs of this size with blocks to give */
+	struct block *free;	/* blocks given back, linked through next_free */
+	char *bump;		/* first block never handed out (atomic: run_bump) */
+	char *end;		/* end of the last whole block */
+	uint32_t bs;		/* block size */
+	uint32_t used;		/* blocks out: in use or in a thread cache */
+	uint16_t cls;
+	uint8_t listed;		/* on a->runs[cls] */
+};
+_Static_assert(sizeof(struct run) <= 64 && 64 % MM_ALIGN == 0, "run header");
+#define RUN_HDR	((size_t)64)
+
+static inline size_t run_magic(const struct run *r)
+{
+	return RUN_MAGIC ^ mm_tag_raw(r);
+}
+
+static inline char *run_first(struct run *r) { return (char *)r + RUN_HDR; }
+
+/* Acquire: the headers of the blocks below it were written before it moved
+ * (run_validate reads them without the lock). */
+static inline char *run_bump(struct run *r)
+{
+	return __atomic_load_n(&r->bump, __ATOMIC_ACQUIRE);
+}
+
+/* One page for blocks up to 256 bytes, two above: at least 15 blocks a run. */
+static inline size_t run_block_size(size_t bs)
+{
+	return bs <= 256 ? 4096 : 8192;
+}
+
+static void run_link(struct arena *a, struct run *r)
+{
+	r->prev = NULL;
+	r->next = a->runs[r->cls];
+	if (r->next)
+		r->next->prev = r;
+	a->runs[r->cls] = r;
+	r->listed = 1;
+}
+
+static void run_unlink(struct arena *a, struct run *r)
+{
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		a->runs[r->cls] = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	r->next = r->prev = NULL;
+	r->listed = 0;
+}
+
+static struct run *run_new(struct arena *a, unsigned cls)
+{
+	size_t bs = tc_bin_size(cls);
+	struct block *c = heap_alloc(a, run_block_size(bs), MM_ALIGN, NULL);
+	struct run *r;
+
+	if (!c)
+		return NULL;
+	blk_set(c, blk_size(c), B_RUN);
+	r = blk_payload(c);
+	r->magic = run_magic(r);
+	r->free = NULL;
+	r->bs = (uint32_t)bs;
+	r->used = 0;
+	r->cls = (uint16_t)cls;
+	r->end = run_first(r) + (blk_size(c) - MM_HDR - RUN_HDR) / bs * bs;
+	__atomic_store_n(&r->bump, run_first(r), __ATOMIC_RELAXED);
+	run_link(a, r);
+	return r;
+}
+
+static void run_release(struct arena *a, struct segment *s, struct run *r)
+{
+	if (r->listed)
+		run_unlink(a, r);
+	r->magic = 0;		/* stale pointers into it no longer validate */
+	heap_free(a, s, blk_of(r));
+}
+
+struct block *run_alloc(struct arena *a, unsigned cls, unsigned k, unsigned *n,
+			struct block **tail)
+{
+	struct block *head = NULL, **link = &head, *b = NULL;
+	unsigned got = 0;
+
+	while (got < k) {
+		struct run *r = a->runs[cls];
+		unsigned before = got;
+		char *bump;
+
+		if (!r && !(r = run_new(a, cls)))
+			break;
+		for (; got < k && r->free; got++) {
+			b = r->free;
+			r->free = b->next_free;
+			blk_set_head_raw(b, (blk_head(b) & ~B_FREE) | B_CACHED);
+			*link = b;
+			link = &b->next_free;
+		}
+		for (bump = run_bump(r); got < k && bump < r->end; got++, bump += r->bs) {
+			b = (struct block *)bump;
+			b->prev_size = (size_t)(bump - (char *)r);
+			blk_set(b, r->bs, B_RUN | B_CACHED);
+			*link = b;
+			link = &b->next_free;
+		}
+		__atomic_store_n(&r->bump, bump, __ATOMIC_RELEASE);
+		r->used += got - before;
+		if (!r->free && bump == r->end)
+			run_unlink(a, r);
+	}
+	*link = NULL;
+	*n = got;
+	*tail = b;
+	return head;
+}
+
+/* The run b belongs to, after checking that it is one of its blocks. */
+static struct run *run_of(const char *fn, struct segment *s, struct block *b)
+{
+	size_t off = b->prev_size;
+	struct block *next;
+	struct run *r;
+	char *bump;
+
+	/* Range first: no pointer is formed outside the segment's blocks. */
+	if (off < RUN_HDR || off % MM_ALIGN ||
+	    off > (size_t)((char *)b - (char *)blk_payload(seg_first(s))))
+		goto bad;
+	r = (struct run *)((char *)b - off);
+	bump = run_bump(r);
+	if (r->magic != run_magic(r) || r->bs < MM_MIN_BLOCK || r->bs > RUN_MAX_BS ||
+	    blk_size(b) != r->bs || (off - RUN_HDR) % r->bs || (char *)b >= bump)
+		goto bad;
+	/* The block after it must still point back to the run: its end tag. */
+	next = (struct block *)((char *)b + r->bs);
+	if ((char *)next < bump && next->prev_size != off + r->bs)
+		mm_fatal(fn, blk_payload(b),
+			 "corrupted boundary tag: the block after it no longer points to its run (overflow past the block?)");
+	return r;
+bad:
+	mm_fatal(fn, blk_payload(b),
+		 "invalid pointer or corrupted block header: not a block of a small-block run");
+}
+
+void run_validate(const char *fn, struct segment *s, struct block *b)
+{
+	(void)run_of(fn, s, b);
+}
+
+void run_take_back(struct arena *a, struct segment *s, struct block *b)
+{
+	struct run *r = run_of("free", s, b);
+	size_t h = blk_head(b);
+
+	if (MM_UNLIKELY(h & B_FREE))
+		mm_fatal("free", blk_payload(b), "double free: block is already free");
+	blk_set_head_raw(b, (h & ~B_CACHED) | B_FREE);
+	b->next_free = r->free;
+	r->free = b;
+	r->used--;
+	if (!r->listed)
+		run_link(a, r);
+	/* Empty: back to the heap, unless it is the only run of its size. */
+	if (r->used == 0 && (r->prev || r->next))
+		run_release(a, s, r);
+}
+
+void run_release_empty(struct arena *a)
+{
+	for (unsigned cls = 0; cls < RUN_CLASSES; cls++) {
+		struct run *r = a->runs[cls], *next;
+
+		for (; r; r = next) {
+			next = r->next;
+			if (r->used == 0)
+				run_release(a, seg_lookup(r), r);
+		}
+	}
+}
+
+/* Walk the blocks r carved; count the free and the out ones. */
+static int run_walk(struct run *r, size_t *nfree, size_t *nout, size_t *user)
+{
+	char *bump = run_bump(r);
+
+	*nfree = *nout = 0;
+	for (char *p = run_first(r); p < bump; p += r->bs) {
+		struct block *b = (struct block *)p;
+		size_t h = blk_head(b);
+
+		if (!blk_tag_ok(b) || blk_size(b) != r->bs ||
+		    b->prev_size != (size_t)(p - (char *)r) ||
+		    (h & B_FLAGS & ~(B_RUN | B_FREE | B_CACHED)) || !(h & B_RUN) ||
+		    ((h & B_FREE) && (h & B_CACHED)))
+			return MYMEM_E_CORRUPT;
+		if (h & B_FREE) {
+			(*nfree)++;
+		} else {
+			(*nout)++;
+			if (!(h & B_CACHED))
+				*user += r->bs - MM_HDR;
+		}
+	}
+	return MYMEM_OK;
+}
+
+int run_check(struct block *c, size_t *user, size_t *listed)
+{
+	struct run *r = blk_payload(c);
+	char *bump = run_bump(r);
+	size_t nfree, nout, onlist = 0;
+	int err;
+
+	if (r->magic != run_magic(r) || r->bs < MM_MIN_BLOCK || r->bs > RUN_MAX_BS ||
+	    r->bs % MM_ALIGN || r->cls != tc_bin_of(r->bs) ||
+	    r->end > (char *)c + blk_size(c) || (size_t)(r->end - run_first(r)) % r->bs ||
+	    bump < run_first(r) || bump > r->end || (size_t)(bump - run_first(r)) % r->bs)
+		return MYMEM_E_CORRUPT;
+	err = run_walk(r, &nfree, &nout, user);
+	if (err)
+		return err;
+	if (nout != r->used)
+		return MYMEM_E_STATS;
+	for (struct block *b = r->free; b; b = b->next_free) {
+		char *p = (char *)b;
+
+		if (++onlist > nfree || p < run_first(r) || p >= bump ||
+		    (size_t)(p - run_first(r)) % r->bs || !(blk_head(b) & B_FREE))
+			return MYMEM_E_FREELIST;
+	}
+	if (onlist != nfree)
+		return MYMEM_E_FREELIST;
+	if (r->listed != (r->free || bump < r->end))
+		return MYMEM_E_FREELIST;
+	*listed += r->listed;
+	return MYMEM_OK;
+}
+
+int run_check_lists(struct arena *a, size_t listed)
+{
+	size_t n = 0;
+
+	for (unsigned cls = 0; cls < RUN_CLASSES; cls++) {
+		struct run *prev = NULL;
+
+		for (struct run *r = a->runs[cls]; r; prev = r, r = r->next) {
+			if (++n > listed || r->magic != run_magic(r) || r->cls != cls ||
+			    !r->listed || r->prev != prev || seg_lookup(r) == NULL ||
+			    seg_lookup(r)->arena != a)
+				return MYMEM_E_FREELIST;
+		}
+	}
+	return n == listed ? MYMEM_OK : MYMEM_E_FREELIST;
+}
+
+size_t run_user_bytes(struct block *c)
+{
+	struct run *r = blk_payload(c);
+	size_t nfree, nout, user = 0;
+
+	run_walk(r, &nfree, &nout, &user);
+	return user;
+}
+
+void run_describe(struct block *c, size_t *bs, size_t *used, size_t *capacity)
+{
+	struct run *r = blk_payload(c);
+
+	*bs = r->bs;
+	*used = r->used;
+	*capacity = (size_t)(r->end - run_first(r)) / r->bs;
+}
