@@ -17,6 +17,7 @@ struct tally {
 	size_t user_bytes;	/* usable bytes of used blocks not in a cache */
 	size_t committed;
 	size_t listed_runs;	/* runs on their arena's lists */
+	size_t run_free[2];	/* blocks of runs not out, and their bytes */
 };
 
 static int check_segment(struct arena *a, struct segment *s, struct tally *t)
@@ -61,7 +62,8 @@ static int check_segment(struct arena *a, struct segment *s, struct tally *t)
 			t->used_blocks++;
 			t->used_bytes += size;
 			if (h & B_RUN) {
-				int r = run_check(b, &t->user_bytes, &t->listed_runs);
+				int r = run_check(b, &t->user_bytes, &t->listed_runs,
+						  t->run_free);
 
 				if (r != MYMEM_OK)
 					return r;
@@ -155,6 +157,9 @@ static int check_heap(void)
 			r = MYMEM_E_FREELIST;	/* a free block is missing from the lists */
 		if (r == MYMEM_OK)
 			r = run_check_lists(a, t.listed_runs);
+		if (r == MYMEM_OK && (t.run_free[0] != a->run_free_blocks ||
+				      t.run_free[1] != a->run_free_bytes))
+			r = MYMEM_E_STATS;
 		if (r == MYMEM_OK && (t.used_bytes != a->used_bytes || t.used_blocks != a->used_blocks))
 			r = MYMEM_E_STATS;
 		mm_unlock(&a->lock);

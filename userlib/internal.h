@@ -56,6 +56,61 @@ _Static_assert(MM_ALIGN == _Alignof(max_align_t), "blocks must honour max_align_
 _Static_assert(MM_HDR % MM_ALIGN == 0, "header keeps payload aligned");
 _Static_assert(MM_SEG_HDR % MM_ALIGN == 0 && MM_SEG_HDR >= 48, "segment header");
 
+/* ---- size classes of the thread caches and runs ------------------------- */
+
+/*
+ * Small classes: every block size from 32 to 992 bytes in 16-byte steps
+ * (bins 0 .. 60).  Medium classes: sixteen per doubling from 1024 to
+ * 16384 bytes (bins 61 .. 125), each 1/16 of a power of two above the one
+ * below, so a block wastes less than 6.25 % (8 per doubling made frag's
+ * peak RSS 3 % higher); only runs make blocks of these sizes.
+ * Runs serve the small classes up to RUN_SMALL_MAX_BS and every medium
+ * class; the other small classes are carved from the free lists.
+ */
+#define TC_SMALL_BINS	61
+#define MED_LOG		4	/* 16 medium classes per doubling */
+#define MED_STEPS	(1u << MED_LOG)
+#define TC_MED_BINS	(4 * MED_STEPS + 1)	/* 1024, then 4 doublings to 16384 */
+#define TC_BINS		(TC_SMALL_BINS + TC_MED_BINS)
+#define TC_MAX_BS	(MM_MIN_BLOCK + (TC_SMALL_BINS - 1) * MM_ALIGN)	/* 992 */
+#define TC_MAX_REQ	(TC_MAX_BS - MM_HDR)	/* the fast paths' sizes */
+#define MED_MAX_BS	((size_t)16384)
+#define RUN_SMALL_BINS	31	/* runs serve small bins 0 .. 30: block sizes 32 .. 512 */
+#define RUN_SMALL_MAX_BS	(MM_MIN_BLOCK + (RUN_SMALL_BINS - 1) * MM_ALIGN)
+
+static inline size_t tc_bin_size(unsigned i)
+{
+	unsigned m, e;
+
+	if (i < TC_SMALL_BINS)
+		return MM_MIN_BLOCK + (size_t)i * MM_ALIGN;
+	m = i - TC_SMALL_BINS;
+	if (m == 0)
+		return 1024;
+	e = 10 + (m - 1) / MED_STEPS;
+	return ((size_t)1 << e) + (size_t)((m - 1) % MED_STEPS + 1) * ((size_t)1 << (e - MED_LOG));
+}
+
+/* The bin of block size bs: exact for small sizes, the class that holds
+ * it for medium ones (bs <= MED_MAX_BS). */
+static inline unsigned tc_bin_of(size_t bs)
+{
+	unsigned e;
+
+	if (bs <= TC_MAX_BS)
+		return (unsigned)(bs >> 4) - 2;
+	if (bs <= 1024)
+		return TC_SMALL_BINS;
+	e = 63 - (unsigned)__builtin_clzll(bs - 1);
+	return TC_SMALL_BINS + (e - 10) * MED_STEPS +
+	       (unsigned)((bs - 1) >> (e - MED_LOG) & (MED_STEPS - 1)) + 1;
+}
+
+static inline bool tc_bin_has_runs(unsigned i)
+{
+	return i < RUN_SMALL_BINS || i >= TC_SMALL_BINS;
+}
+
 /* ---- blocks ------------------------------------------------------------ */
 
 #define B_FREE		((size_t)1)	/* on a free list of its arena */
@@ -270,7 +325,6 @@ MM_HIDDEN size_t fl_largest(struct freelists *f);
 /* ---- arenas (arena.c) --------------------------------------------------- */
 
 #define MM_MAX_ARENAS	64
-#define RUN_CLASSES	31	/* run block sizes 32 .. 512: thread-cache bins 0 .. 30 */
 
 struct arena {
 	mm_lock_t lock;
@@ -287,8 +341,10 @@ struct arena {
 	size_t trim_pad;
 	size_t released;		/* bytes trims released since the last growth */
 	int64_t grown_at;		/* coarse monotonic seconds of the last growth */
-	/* Runs of each small size with blocks to give (run.c). */
-	struct run *runs[RUN_CLASSES];
+	/* Runs with blocks to give, by thread-cache bin (run.c), and the
+	 * blocks of all runs not out (given back or never carved yet). */
+	struct run *runs[TC_BINS];
+	size_t run_free_blocks, run_free_bytes;
 	/* Blocks other threads freed, waiting for this arena's next lock
 	 * holder (arena.c); a line of its own, as other threads write it. */
 	struct {
@@ -329,15 +385,14 @@ MM_HIDDEN size_t heap_trim_arena(struct arena *a);
 /* ---- runs of small blocks (run.c) --------------------------------------- */
 
 /*
- * Blocks of up to RUN_MAX_BS bytes that thread caches hand out come from
- * runs: a heap block (flagged B_RUN) cut into blocks of one size, each with
- * the usual header, whose prev_size holds the distance back to the run.
- * They go back to their run, not into the free lists: no coalescing, no
+ * Blocks of the size classes tc_bin_has_runs() names come from runs: a
+ * heap block (flagged B_RUN) cut into blocks of one size, each with the
+ * usual header, whose prev_size holds the distance back to the run.  They
+ * go back to their run, not into the free lists: no coalescing, no
  * free-list search, for the sizes programs allocate most.
  */
-#define RUN_MAX_BS	(MM_MIN_BLOCK + (RUN_CLASSES - 1) * MM_ALIGN)
 
-/* Up to k blocks of class cls (B_CACHED, chained through next_free in
+/* Up to k blocks of bin cls (B_CACHED, chained through next_free in
  * address order; *tail gets the last), *n how many: 0 when out of memory. */
 MM_HIDDEN struct block *run_alloc(struct arena *a, unsigned cls, unsigned k, unsigned *n,
 				  struct block **tail);
@@ -349,8 +404,9 @@ MM_HIDDEN void run_validate(const char *fn, struct segment *s, struct block *b);
 MM_HIDDEN void run_release_empty(struct arena *a);
 /* For mymem_check(): verify run block c (0 or a MYMEM_E_* code), add the
  * usable bytes of the blocks the program holds (neither free nor cached)
- * to *user, and 1 to *listed if it is on its arena's list. */
-MM_HIDDEN int run_check(struct block *c, size_t *user, size_t *listed);
+ * to *user, 1 to *listed if it is on its arena's list, and its blocks not
+ * out to free[0], their bytes to free[1]. */
+MM_HIDDEN int run_check(struct block *c, size_t *user, size_t *listed, size_t free[2]);
 /* ... and that the arena's lists hold exactly the listed runs run_check saw. */
 MM_HIDDEN int run_check_lists(struct arena *a, size_t listed);
 /* The usable bytes of the blocks of run block c the program holds. */
@@ -380,15 +436,12 @@ extern MM_HIDDEN struct segment *mm_huge_list;
 /* ---- thread caches (thread_cache.c) -------------------------------------- */
 
 /*
- * Bin i holds free blocks of exactly 32 + 16 i bytes (requests up to
- * TC_MAX_REQ), parked LIFO and marked B_CACHED.  The operations the cache
- * serves are counted per bin: the bin gives the size, so the fast paths
- * update the bin's count (and free one more counter); the statistics
+ * Bin i holds free blocks of exactly tc_bin_size(i) bytes (see the size
+ * classes above), parked LIFO and marked B_CACHED.  The operations the
+ * cache serves are counted per bin: the bin gives the size, so the fast
+ * paths update the bin's count (and free one more counter); the statistics
  * multiply out.
  */
-#define TC_BINS		61	/* block sizes 32 .. 32 + 60*16 = 992 */
-#define TC_MAX_BS	(MM_MIN_BLOCK + (TC_BINS - 1) * MM_ALIGN)
-#define TC_MAX_REQ	(TC_MAX_BS - MM_HDR)
 
 struct counters {
 	_Atomic uint64_t alloc_count, free_count, alloc_bytes, free_bytes;
@@ -417,8 +470,6 @@ struct tcache {
 	struct tcache *next, *prev;	/* all live caches */
 };
 
-static inline size_t tc_bin_size(unsigned i) { return MM_MIN_BLOCK + (size_t)i * MM_ALIGN; }
-static inline unsigned tc_bin_of(size_t bs) { return (unsigned)(bs >> 4) - 2; }
 
 /* The calling thread's cache, NULL until its first small request and
  * while it registers its exit handler (initial-exec TLS: one load). */

@@ -127,7 +127,7 @@ API void *malloc(size_t n)
 	struct tcache *tc = mm_t_tc;
 	size_t i = (n - 1) >> 4;	/* n == 0 wraps: slow path */
 
-	if (MM_LIKELY(i < TC_BINS && tc != NULL && mm_policy() == MYMEM_POLICY_FAST)) {
+	if (MM_LIKELY(i < TC_SMALL_BINS && tc != NULL && mm_policy() == MYMEM_POLICY_FAST)) {
 		void *p = tc_pop(tc, (unsigned)i);
 
 		if (MM_LIKELY(p != NULL))
@@ -162,7 +162,12 @@ static void free_block(void *p)
 	b = blk_of(p);
 	mm_validate_inuse("free", s, b);
 	bs = blk_size(b);
-	if (bs <= TC_MAX_BS && (tc = tc_current()) != NULL) {
+	/* mm_validate_inuse checked a run's block against its run: a medium
+	 * size is then a class size.  A thread caches medium blocks of its
+	 * own arena only: one that frees what others allocate (a consumer)
+	 * would hoard them. */
+	if ((bs <= TC_MAX_BS || ((blk_head(b) & B_RUN) && s->arena == arena_current())) &&
+	    (tc = tc_current()) != NULL) {
 		tc_push(tc, b, blk_head(b), tc_bin_of(bs));
 		return;
 	}
@@ -238,6 +243,8 @@ API void free(void *p)
 	/* The boundary tag at the block's end is checked when the cache
 	 * gives the block back to the heap (heap_take_back): one miss less here. */
 	bs = h & B_SIZE_MASK;
+	/* Small sizes only: a medium block is checked against its run first
+	 * (free_slow), as only a run's blocks have medium class sizes. */
 	if (MM_UNLIKELY(bs - MM_MIN_BLOCK > TC_MAX_BS - MM_MIN_BLOCK || off + bs > committed ||
 			mm_policy() != MYMEM_POLICY_FAST))
 		goto slow;
@@ -334,19 +341,28 @@ static bool resize_in_place(void *p, size_t n, size_t *old)
 }
 
 /*
- * Where realloc() moves a block that grows to the mmap threshold or past
- * it: a segment of its own with three times its size reserved after it,
- * so the next growths (doubling twice) commit pages in place instead of
- * copying, as glibc's mremap() of its mmapped chunks does.
+ * Where realloc() moves a block that grows: a small size where malloc()
+ * puts it; a medium one in the free lists (not a run), where it can grow
+ * in place next time; from the mmap threshold on, a segment of its own
+ * with three times its size reserved after it, so the next growths
+ * (doubling twice) commit pages in place instead of copying, as glibc's
+ * mremap() of its mmapped chunks does.
  */
 static void *malloc_to_grow(size_t n)
 {
 	void *p;
 	bool m;
 
-	if (n < mm_mmap_threshold())
+	if (n <= TC_MAX_REQ)
 		return malloc(n);
 	m = vg_mute();
+	if (n < mm_mmap_threshold()) {
+		/* From the free lists, not a run: there it can grow in place
+		 * next time, a run's block never can. */
+		p = mm_alloc(n, MM_ALIGN, false);
+		vg_unmute(m);
+		return vg_alloc(p, n, false);
+	}
 	p = huge_alloc(n, MM_ALIGN, n <= MM_MAX_REQUEST / 3 ? 3 * n : 0);
 	if (p)
 		mm_count_alloc(seg_lookup(p)->huge_usable);

@@ -94,7 +94,7 @@ struct mymem_heap_stats {
 	uint64_t segments;		/* heap segments */
 	uint64_t huge_blocks;		/* blocks with a mapping of their own */
 	uint64_t huge_bytes;
-	uint64_t free_bytes;		/* bytes in free blocks of the heap */
+	uint64_t free_bytes;		/* bytes in free blocks of the heap (and of runs) */
 	uint64_t free_blocks;
 	uint64_t largest_free_block;	/* bytes, header included */
 	uint64_t cached_bytes;		/* in per-thread caches */

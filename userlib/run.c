@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * run.c - runs: heap blocks cut into small blocks of one size, the source
- * the thread caches refill from for block sizes up to RUN_MAX_BS.
+ * run.c - runs: heap blocks cut into blocks of one size, the source the
+ * thread caches refill from for the small sizes up to 512 bytes and the
+ * medium size classes (1 to 16 KiB, see internal.h).
  *
  * Programs allocate and free small blocks most, and in bulk.  Through the
  * free lists each such free costs a boundary-tag check, a coalesce with
@@ -36,6 +37,7 @@ struct run {
 	char *end;		/* end of the last whole block */
 	uint32_t bs;		/* block size */
 	uint32_t used;		/* blocks out: in use or in a thread cache */
+	uint32_t recip;		/* 2^32 / bs, rounded up: offset / bs without a division */
 	uint16_t cls;
 	uint8_t listed;		/* on a->runs[cls] */
 };
@@ -49,6 +51,11 @@ static inline size_t run_magic(const struct run *r)
 
 static inline char *run_first(struct run *r) { return (char *)r + RUN_HDR; }
 
+static inline size_t run_capacity(struct run *r)
+{
+	return (size_t)(r->end - run_first(r)) / r->bs;
+}
+
 /* Acquire: the headers of the blocks below it were written before it moved
  * (run_validate reads them without the lock). */
 static inline char *run_bump(struct run *r)
@@ -56,11 +63,26 @@ static inline char *run_bump(struct run *r)
 	return __atomic_load_n(&r->bump, __ATOMIC_ACQUIRE);
 }
 
-/* One page for blocks up to 256 bytes, two above: at least 15 blocks a run. */
-static inline size_t run_block_size(size_t bs)
+/*
+ * Blocks a run holds: a page's worth up to 256 bytes, two pages' up to 512
+ * (at least 15), 16 KiB's worth of medium blocks but at least 4.  The run's
+ * heap block is exactly that many blocks and its header: no slack.
+ */
+#define RUN_MIN_MED	4u
+static inline size_t run_blocks(size_t bs)
 {
-	return bs <= 256 ? 4096 : 8192;
+	size_t over = MM_HDR + RUN_HDR;
+
+	if (bs <= 256)
+		return (4096 - over) / bs;
+	if (bs <= RUN_SMALL_MAX_BS)
+		return (8192 - over) / bs;
+	return 16384 / bs > RUN_MIN_MED ? 16384 / bs : RUN_MIN_MED;
 }
+
+/* The largest distance from a run to one of its blocks. */
+#define RUN_MAX_OFF	(RUN_HDR + (RUN_MIN_MED - 1) * MED_MAX_BS)
+_Static_assert(RUN_MAX_OFF * MED_MAX_BS < ((uint64_t)1 << 32), "run_of's reciprocal is exact");
 
 static void run_link(struct arena *a, struct run *r)
 {
@@ -87,7 +109,7 @@ static void run_unlink(struct arena *a, struct run *r)
 static struct run *run_new(struct arena *a, unsigned cls)
 {
 	size_t bs = tc_bin_size(cls);
-	struct block *c = heap_alloc(a, run_block_size(bs), MM_ALIGN, NULL);
+	struct block *c = heap_alloc(a, MM_HDR + RUN_HDR + run_blocks(bs) * bs, MM_ALIGN, NULL);
 	struct run *r;
 
 	if (!c)
@@ -97,11 +119,14 @@ static struct run *run_new(struct arena *a, unsigned cls)
 	r->magic = run_magic(r);
 	r->free = NULL;
 	r->bs = (uint32_t)bs;
+	r->recip = (uint32_t)(UINT32_MAX / bs + 1);
 	r->used = 0;
 	r->cls = (uint16_t)cls;
 	r->end = run_first(r) + (blk_size(c) - MM_HDR - RUN_HDR) / bs * bs;
 	__atomic_store_n(&r->bump, run_first(r), __ATOMIC_RELAXED);
 	run_link(a, r);
+	a->run_free_blocks += run_capacity(r);
+	a->run_free_bytes += run_capacity(r) * bs;
 	return r;
 }
 
@@ -109,6 +134,8 @@ static void run_release(struct arena *a, struct segment *s, struct run *r)
 {
 	if (r->listed)
 		run_unlink(a, r);
+	a->run_free_blocks -= run_capacity(r);
+	a->run_free_bytes -= run_capacity(r) * r->bs;
 	r->magic = 0;		/* stale pointers into it no longer validate */
 	heap_free(a, s, blk_of(r));
 }
@@ -142,6 +169,8 @@ struct block *run_alloc(struct arena *a, unsigned cls, unsigned k, unsigned *n,
 		}
 		__atomic_store_n(&r->bump, bump, __ATOMIC_RELEASE);
 		r->used += got - before;
+		a->run_free_blocks -= got - before;
+		a->run_free_bytes -= (size_t)(got - before) * r->bs;
 		if (!r->free && bump == r->end)
 			run_unlink(a, r);
 	}
@@ -160,13 +189,15 @@ static struct run *run_of(const char *fn, struct segment *s, struct block *b)
 	char *bump;
 
 	/* Range first: no pointer is formed outside the segment's blocks. */
-	if (off < RUN_HDR || off % MM_ALIGN ||
+	if (off < RUN_HDR || off % MM_ALIGN || off > RUN_MAX_OFF ||
 	    off > (size_t)((char *)b - (char *)blk_payload(seg_first(s))))
 		goto bad;
 	r = (struct run *)((char *)b - off);
 	bump = run_bump(r);
-	if (r->magic != run_magic(r) || r->bs < MM_MIN_BLOCK || r->bs > RUN_MAX_BS ||
-	    blk_size(b) != r->bs || (off - RUN_HDR) % r->bs || (char *)b >= bump)
+	if (r->magic != run_magic(r) || blk_size(b) != r->bs || (char *)b >= bump)
+		goto bad;
+	/* A block start: (off - RUN_HDR) a multiple of bs. */
+	if ((((uint64_t)(off - RUN_HDR) * r->recip) >> 32) * r->bs != off - RUN_HDR)
 		goto bad;
 	/* The block after it must still point back to the run: its end tag. */
 	next = (struct block *)((char *)b + r->bs);
@@ -195,6 +226,8 @@ void run_take_back(struct arena *a, struct segment *s, struct block *b)
 	b->next_free = r->free;
 	r->free = b;
 	r->used--;
+	a->run_free_blocks++;
+	a->run_free_bytes += r->bs;
 	if (!r->listed)
 		run_link(a, r);
 	/* Empty: back to the heap, unless it is the only run of its size. */
@@ -204,7 +237,7 @@ void run_take_back(struct arena *a, struct segment *s, struct block *b)
 
 void run_release_empty(struct arena *a)
 {
-	for (unsigned cls = 0; cls < RUN_CLASSES; cls++) {
+	for (unsigned cls = 0; cls < TC_BINS; cls++) {
 		struct run *r = a->runs[cls], *next;
 
 		for (; r; r = next) {
@@ -241,15 +274,16 @@ static int run_walk(struct run *r, size_t *nfree, size_t *nout, size_t *user)
 	return MYMEM_OK;
 }
 
-int run_check(struct block *c, size_t *user, size_t *listed)
+int run_check(struct block *c, size_t *user, size_t *listed, size_t free[2])
 {
 	struct run *r = blk_payload(c);
 	char *bump = run_bump(r);
 	size_t nfree, nout, onlist = 0;
 	int err;
 
-	if (r->magic != run_magic(r) || r->bs < MM_MIN_BLOCK || r->bs > RUN_MAX_BS ||
-	    r->bs % MM_ALIGN || r->cls != tc_bin_of(r->bs) ||
+	if (r->magic != run_magic(r) || r->cls >= TC_BINS || !tc_bin_has_runs(r->cls) ||
+	    r->bs != tc_bin_size(r->cls) ||
+	    r->recip != (uint32_t)(UINT32_MAX / r->bs + 1) ||
 	    r->end > (char *)c + blk_size(c) || (size_t)(r->end - run_first(r)) % r->bs ||
 	    bump < run_first(r) || bump > r->end || (size_t)(bump - run_first(r)) % r->bs)
 		return MYMEM_E_CORRUPT;
@@ -270,6 +304,8 @@ int run_check(struct block *c, size_t *user, size_t *listed)
 	if (r->listed != (r->free || bump < r->end))
 		return MYMEM_E_FREELIST;
 	*listed += r->listed;
+	free[0] += run_capacity(r) - nout;
+	free[1] += (run_capacity(r) - nout) * r->bs;
 	return MYMEM_OK;
 }
 
@@ -277,7 +313,7 @@ int run_check_lists(struct arena *a, size_t listed)
 {
 	size_t n = 0;
 
-	for (unsigned cls = 0; cls < RUN_CLASSES; cls++) {
+	for (unsigned cls = 0; cls < TC_BINS; cls++) {
 		struct run *prev = NULL;
 
 		for (struct run *r = a->runs[cls]; r; prev = r, r = r->next) {
@@ -305,5 +341,5 @@ void run_describe(struct block *c, size_t *bs, size_t *used, size_t *capacity)
 
 	*bs = r->bs;
 	*used = r->used;
-	*capacity = (size_t)(r->end - run_first(r)) / r->bs;
+	*capacity = run_capacity(r);
 }

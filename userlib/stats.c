@@ -34,8 +34,9 @@ static int heap_stats(struct mymem_heap_stats *st)
 
 		arena_lock(a);
 		st->segments += a->nsegs;
-		st->free_bytes += a->fl.bytes;
-		st->free_blocks += a->fl.count;
+		/* free blocks of the lists and of the runs */
+		st->free_bytes += a->fl.bytes + a->run_free_bytes;
+		st->free_blocks += a->fl.count + a->run_free_blocks;
 		big = fl_largest(&a->fl);
 		if (big > st->largest_free_block)
 			st->largest_free_block = big;

@@ -26,16 +26,17 @@
 #include "internal.h"
 #include "pagesource.h"
 
-/* Blocks a bin may hold: fewer of the larger sizes; 15 * 64 + 16 * 32 +
- * 30 * 16 = 1952 in all, so one thread never parks more than that (some
- * 700 KiB).  Halving these made mixed-1t 15% slower, frag-1t 10%, and
- * peak RSS no lower. */
-#define LIMIT_OF(i)	((i) < 15 ? 64 : (i) < 31 ? 32 : 16)
-#define L4(i)	LIMIT_OF(i), LIMIT_OF(i + 1), LIMIT_OF(i + 2), LIMIT_OF(i + 3)
-#define L16(i)	L4(i), L4(i + 4), L4(i + 8), L4(i + 12)
-const uint8_t tc_limit[TC_BINS] = { L16(0), L16(16), L16(32), L4(48), L4(52), L4(56),
-				    LIMIT_OF(60) };
-_Static_assert(TC_BINS == 61, "tc_limit initialiser");
+/* Blocks a bin may hold: fewer of the larger sizes.  Small: 15 * 64 +
+ * 16 * 32 + 30 * 16 = 1952 blocks, some 700 KiB at most; halving these
+ * made mixed-1t 15% slower, frag-1t 10%, and peak RSS no lower.  Medium:
+ * 4 up to 2 KiB, 2 up to 8 KiB, 1 above, some 600 KiB at most. */
+const uint8_t tc_limit[TC_BINS] = {
+	[0 ... 14] = 64, [15 ... 30] = 32, [31 ... TC_SMALL_BINS - 1] = 16,
+	[TC_SMALL_BINS ... TC_SMALL_BINS + 16] = 4,		/* 1 .. 2 KiB */
+	[TC_SMALL_BINS + 17 ... TC_SMALL_BINS + 48] = 2,	/* .. 8 KiB */
+	[TC_SMALL_BINS + 49 ... TC_BINS - 1] = 1,
+};
+_Static_assert(TC_BINS == TC_SMALL_BINS + 65, "tc_limit initialiser");
 
 __thread struct tcache *mm_t_tc __attribute__((tls_model("initial-exec")));
 static __thread int t_state __attribute__((tls_model("initial-exec")));
@@ -209,7 +210,7 @@ static unsigned tc_refill_count(struct tcache *tc, unsigned i)
 /*
  * A miss in bin i: the caller's block and up to half a bin's worth more
  * (tc_refill_count), under one lock: from the runs of that size (run.c)
- * up to RUN_MAX_BS, above it carved out of one heap block.  The carved
+ * where tc_bin_has_runs(i), else carved out of one heap block.  The carved
  * blocks tile the heap block exactly; what the split left over
  * (< MM_MIN_BLOCK) stays on the caller's block.
  */
@@ -236,7 +237,7 @@ static void *tc_refill(struct tcache *tc, unsigned i)
 	struct arena *a = arena_get_locked();
 	struct block *big, *b, *prev;
 
-	if (i < RUN_CLASSES) {
+	if (tc_bin_has_runs(i)) {
 		b = run_alloc(a, i, k, &k, &prev);
 		mm_unlock(&a->lock);
 		return k ? tc_take_chain(tc, i, b, prev, k) : NULL;
@@ -274,11 +275,15 @@ static void *tc_refill(struct tcache *tc, unsigned i)
 void *tc_malloc_slow(size_t n)
 {
 	struct tcache *tc;
-	unsigned i = tc_bin_of(mm_block_size(n));
+	unsigned i;
 	void *p;
 
-	if (n > TC_MAX_REQ || atomic_load_explicit(&mm_init_state, memory_order_acquire) != 2)
+	/* Medium sizes only below the mmap threshold, which a program may
+	 * have set lower (mallopt, MYMEM_MMAP_THRESHOLD). */
+	if (n > MED_MAX_BS - MM_HDR || (n > TC_MAX_REQ && n >= mm_mmap_threshold()) ||
+	    atomic_load_explicit(&mm_init_state, memory_order_acquire) != 2)
 		return NULL;
+	i = tc_bin_of(mm_block_size(n));
 	if (MM_UNLIKELY(t_state == TC_INIT) && t_reserve && n <= TC_RESERVE) {
 		p = t_reserve;
 		t_reserve = NULL;

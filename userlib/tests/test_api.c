@@ -182,7 +182,8 @@ TEST(calloc_does_not_touch_fresh_mapping)
 /* The other direction: a block that held data is cleared, every byte. */
 TEST(calloc_clears_a_reused_block)
 {
-	const size_t sizes[] = { 2000, 300 * 1024 };	/* both above the thread cache */
+	/* Both above the thread cache and runs (HEAP_REQ, testutil.h). */
+	const size_t sizes[] = { HEAP_REQ, 300 * 1024 };
 
 	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
 		size_t n = sizes[k];
@@ -289,17 +290,17 @@ TEST(realloc_grows_a_large_block_in_place)
 
 TEST(realloc_grows_in_place)
 {
-	/* Above the thread-cache sizes so freed blocks go to the heap. */
-	char *p = malloc(1000), *q = malloc(1000), *guard = malloc(1000);
+	/* Heap sizes, so freed blocks go to the free lists. */
+	char *p = malloc(HEAP_REQ), *q = malloc(HEAP_REQ), *guard = malloc(HEAP_REQ);
 
 	ASSERT_NE(NULL, guard);
-	memset(p, 'x', 1000);
+	memset(p, 'x', HEAP_REQ);
 	free(q);
-	char *r = realloc(p, 1900);
+	char *r = realloc(p, 2 * HEAP_REQ - 100);
 	ASSERT_EQ(p, r);
-	for (int i = 0; i < 1000; i++)
+	for (int i = 0; i < HEAP_REQ; i++)
 		ASSERT_EQ('x', r[i]);
-	ASSERT_GE(malloc_usable_size(r), 1900);
+	ASSERT_GE(malloc_usable_size(r), 2 * HEAP_REQ - 100);
 	free(r);
 	free(guard);
 	ASSERT_EQ(0, mymem_check());
@@ -307,17 +308,17 @@ TEST(realloc_grows_in_place)
 
 TEST(realloc_shrinks_in_place)
 {
-	char *p = malloc(8000), *guard = malloc(1000);
+	char *p = malloc(4 * HEAP_REQ), *guard = malloc(HEAP_REQ);
 	struct mymem_heap_stats before, after;
 
-	memset(p, 'y', 8000);
+	memset(p, 'y', 4 * HEAP_REQ);
 	before = get_stats();
-	char *r = realloc(p, 1000);
+	char *r = realloc(p, 2 * HEAP_REQ);
 	after = get_stats();
 	ASSERT_EQ(p, r);
-	ASSERT_LT(malloc_usable_size(r), 2000);
+	ASSERT_LT(malloc_usable_size(r), 2 * HEAP_REQ + 100);
 	ASSERT_GT(after.free_bytes, before.free_bytes);	/* the tail went back */
-	for (int i = 0; i < 1000; i++)
+	for (int i = 0; i < 2 * HEAP_REQ; i++)
 		ASSERT_EQ('y', r[i]);
 	free(r);
 	free(guard);
@@ -486,7 +487,8 @@ struct dumped {
  */
 TEST(dump_lists_every_block_in_address_order)
 {
-	char *a = malloc(2000), *b = malloc(3000), *c = malloc(2000), *big = malloc(4 * MiB);
+	char *a = malloc(HEAP_REQ), *b = malloc(HEAP_REQ + 1000), *c = malloc(HEAP_REQ);
+	char *big = malloc(4 * MiB);
 	char *small = malloc(100);	/* a block of a run of 128-byte blocks */
 	static struct dumped blk[1 << 16];
 	unsigned long seg = 0, prev_seg = 0, next_addr = 0, seg_end = 0;
@@ -497,7 +499,7 @@ TEST(dump_lists_every_block_in_address_order)
 
 	ASSERT_NE(NULL, f);
 	ASSERT_TRUE(a && b && c && big && small);
-	free(b);		/* 3000 bytes: past the thread cache, a free block */
+	free(b);		/* past the thread cache and runs: a free block */
 	ASSERT_EQ(0, mymem_dump(f));
 	rewind(f);
 	ASSERT_NE(NULL, fgets(line, sizeof(line), f));
@@ -581,7 +583,7 @@ TEST(dump_lists_every_block_in_address_order)
 			;
 		ASSERT_LT(i, nblk) TH_LOG("block %d (%#lx) not in the dump", k, want);
 		ASSERT_STREQ(k == 1 ? "free" : "used", blk[i].state);
-		ASSERT_GE(blk[i].size, (k == 1 ? 3000 : 2000) + 16);
+		ASSERT_GE(blk[i].size, (k == 1 ? HEAP_REQ + 1000 : HEAP_REQ) + 16);
 	}
 	free(a);
 	free(c);
@@ -718,7 +720,7 @@ TEST(policy_get_set)
 
 TEST(dump_lists_segments_in_order)
 {
-	void *a = malloc(2000), *b = malloc(3000), *c = malloc(4 * MiB);
+	void *a = malloc(HEAP_REQ), *b = malloc(HEAP_REQ + 1000), *c = malloc(4 * MiB);
 	struct dump_block blk[4096];
 
 	free(a);

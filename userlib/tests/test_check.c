@@ -7,8 +7,8 @@
  * code is known to come from that damage alone.  The damage is done in a
  * child (run_in_child): a heap left broken dies with it.
  *
- * Blocks of 2000 bytes are above the thread cache's largest size
- * (TC_MAX_REQ), so a freed one really is on its arena's free lists.  Each
+ * Blocks of BLK bytes are above the sizes thread caches and runs serve
+ * (MED_MAX_BS), so a freed one really is on its arena's free lists.  Each
  * test runs under the fast policy (TLSF lists) and under first fit (one
  * address-ordered list): fl_check() walks them differently.
  */
@@ -21,9 +21,9 @@
 #include "../internal.h"
 
 #define ROW	4		/* blocks in a row: a b c d, then a guard */
-#define BLK	2000
+#define BLK	20000
 
-_Static_assert(BLK > TC_MAX_REQ, "blocks must bypass the thread cache");
+_Static_assert(BLK > MED_MAX_BS, "blocks must bypass the thread cache and runs");
 
 struct scenario {
 	int policy;

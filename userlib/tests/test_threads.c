@@ -222,7 +222,7 @@ static void *free_all(void *arg)
 	while (!atomic_load(&blocks_ready))
 		sched_yield();
 	for (int i = 0; i < NMEDIUM; i++)
-		free(p[i]);		/* 3000 bytes: not for a thread cache */
+		free(p[i]);		/* another arena's medium block: not cached here */
 	return NULL;
 }
 

@@ -19,6 +19,13 @@
 
 #include "mymem.h"
 
+/*
+ * A request served by the free lists (coalescing, in-place resizing):
+ * above the thread caches' and runs' sizes (16 KiB blocks), below the mmap
+ * threshold.  Smaller ones come from runs of one size (userlib/run.c).
+ */
+#define HEAP_REQ	20000
+
 static inline uint64_t rng_next(uint64_t *s)
 {
 	/* xorshift64* */
