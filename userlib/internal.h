@@ -63,7 +63,7 @@ _Static_assert(MM_SEG_HDR % MM_ALIGN == 0 && MM_SEG_HDR >= 48, "segment header")
  * (bins 0 .. 60).  Medium classes: sixteen per doubling from 1024 to
  * 16384 bytes (bins 61 .. 125), each 1/16 of a power of two above the one
  * below, so a block wastes less than 6.25 % (8 per doubling made frag's
- * peak RSS 3 % higher); only runs make blocks of these sizes.
+ * peak RSS 6.5 % higher); only runs make blocks of these sizes.
  * Runs serve the small classes up to RUN_SMALL_MAX_BS and every medium
  * class; the other small classes are carved from the free lists.
  */

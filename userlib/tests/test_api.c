@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdalign.h>
 #include <stddef.h>
 #include <sys/mman.h>
@@ -447,6 +448,170 @@ TEST(large_blocks_get_own_mapping)
 	ASSERT_EQ(s0.huge_blocks, s2.huge_blocks);
 	ASSERT_EQ(s0.pages_mapped, s2.pages_mapped);	/* returned at once */
 	ASSERT_EQ(0, mymem_check());
+}
+
+/* ---- runs (userlib/run.c) ----------------------------------------------- */
+
+#define NDUMP 8192
+static struct dump_block dumped[NDUMP];
+
+/* Small and medium requests come from runs of their class size. */
+TEST(small_and_medium_blocks_come_from_runs_of_their_class)
+{
+	const size_t sizes[] = { 1, 24, 100, 496, 1000, 1100, 3000, 9000, 16368 };
+	const size_t class[] = { 32, 48, 128, 512, 1024, 1152, 3072, 9216, 16384 };
+	void *p[9];
+	int n;
+
+	for (int i = 0; i < 9; i++) {
+		p[i] = malloc(sizes[i]);
+		ASSERT_NE(NULL, p[i]);
+		ASSERT_EQ(class[i] - 16, malloc_usable_size(p[i]));
+	}
+	n = read_dump(dumped, NDUMP);
+	ASSERT_GT(n, 0);
+	ASSERT_LE(n, NDUMP);
+	for (int i = 0; i < 9; i++) {
+		const struct dump_block *r = dump_run_of(dumped, n, p[i]);
+
+		ASSERT_NE(NULL, r) TH_LOG("%zu bytes: not in a run", sizes[i]);
+		ASSERT_EQ(class[i], r->run_bs);
+		ASSERT_GE(r->run_out, 1);
+		ASSERT_LE(r->run_out, r->run_capacity);
+		/* a block boundary of the run: header + 64-byte run record + k blocks */
+		ASSERT_EQ(0, ((uintptr_t)p[i] - 16 - (r->addr + 16 + 64)) % class[i]);
+	}
+	for (int i = 0; i < 9; i++)
+		free(p[i]);
+	ASSERT_EQ(0, mymem_check());
+}
+
+/* Every medium request rounds up to a class at most 1/16 above it. */
+TEST(medium_requests_round_up_by_at_most_a_sixteenth)
+{
+	for (size_t n = 977; n <= 16368; n += 7) {
+		void *p = malloc(n);
+		size_t u = malloc_usable_size(p), bs = (n + 16 + 15) / 16 * 16;
+
+		ASSERT_NE(NULL, p);
+		ASSERT_GE(u, n);
+		ASSERT_LE((u + 16) * 16, bs * 17) TH_LOG("%zu bytes: usable %zu", n, u);
+		free(p);
+	}
+	ASSERT_EQ(0, mymem_check());
+}
+
+/* A run's blocks have one size: realloc stays inside it, or moves. */
+TEST(realloc_of_a_run_block_stays_within_its_class)
+{
+	char *p = malloc(100), *q, *r;
+
+	ASSERT_EQ(112, malloc_usable_size(p));
+	fill_pattern(p, 100, 5);
+	ASSERT_EQ(p, realloc(p, 112));		/* still fits */
+	ASSERT_EQ(p, realloc(p, 60));		/* not worth a move */
+	ASSERT_EQ(60, check_pattern(p, 60, 5));
+	q = realloc(p, 40);			/* below half: a smaller class */
+	ASSERT_NE(p, q);
+	ASSERT_EQ(64 - 16, malloc_usable_size(q));	/* 40 + 16 rounds up to 64 */
+	ASSERT_EQ(40, check_pattern(q, 40, 5));
+	r = realloc(q, 400);
+	ASSERT_NE(q, r);
+	ASSERT_EQ(40, check_pattern(r, 40, 5));
+	free(r);
+	ASSERT_EQ(0, mymem_check());
+}
+
+/* A medium block that grows moves to the free lists, where it can grow in
+ * place next time. */
+TEST(a_growing_medium_block_moves_to_the_free_lists)
+{
+	char *p = malloc(4000), *q;
+	int n;
+
+	fill_pattern(p, 4000, 9);
+	q = realloc(p, 6000);
+	ASSERT_NE(NULL, q);
+	ASSERT_EQ(4000, check_pattern(q, 4000, 9));
+	n = read_dump(dumped, NDUMP);
+	ASSERT_GT(n, 0);
+	ASSERT_EQ(NULL, dump_run_of(dumped, n, q));
+	for (int i = 0; i < n && i < NDUMP; i++)
+		if (dumped[i].addr + 16 == (uintptr_t)q)
+			ASSERT_STREQ("used", dumped[i].state);
+	free(q);
+	ASSERT_EQ(0, mymem_check());
+}
+
+static void *fill_and_free_runs(void *arg)
+{
+	static void *p[3000];
+
+	(void)arg;
+	for (int i = 0; i < 3000; i++)
+		p[i] = malloc(200 + (size_t)(i % 4) * 16);	/* 4 classes, ~170 runs */
+	for (int i = 0; i < 3000; i++)
+		free(p[i]);
+	return NULL;		/* thread exit: the cache goes back to the runs */
+}
+
+/* A run with no block out goes back to the heap, except the one a class
+ * keeps; mymem_trim() returns those too. */
+TEST(empty_runs_go_back_to_the_heap)
+{
+	struct mymem_heap_stats s0, s1, s2;
+	size_t empty = 0, runs = 0;
+	pthread_t t;
+	int n;
+
+	s0 = get_stats();
+	ASSERT_EQ(0, pthread_create(&t, NULL, fill_and_free_runs, NULL));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	s1 = get_stats();
+	ASSERT_EQ(0, mymem_check());
+	n = read_dump(dumped, NDUMP);
+	ASSERT_GT(n, 0);
+	ASSERT_LE(n, NDUMP);
+	for (int i = 0; i < n; i++) {
+		if (strcmp(dumped[i].state, "run:"))
+			continue;
+		runs++;
+		if (dumped[i].run_out == 0)
+			empty++;
+	}
+	/* ~170 runs were filled: at most one empty run per class and arena
+	 * is left (4 classes here, any others from earlier tests) */
+	ASSERT_LT(empty, 4 * 64 + 20) TH_LOG("%zu empty runs of %zu", empty, runs);
+	ASSERT_LT(runs, 100) TH_LOG("%zu runs left", runs);
+	/* all freed, but what pthread_create itself keeps (its thread record) */
+	ASSERT_LT(s1.bytes_in_use, s0.bytes_in_use + 4096);
+	mymem_trim();
+	n = read_dump(dumped, NDUMP);
+	for (int i = 0; i < n; i++)
+		if (!strcmp(dumped[i].state, "run:")) {
+			ASSERT_GT(dumped[i].run_out, 0);
+		}
+	s2 = get_stats();
+	ASSERT_LE(s2.pages_mapped, s1.pages_mapped);
+	ASSERT_EQ(0, mymem_check());
+}
+
+/* Medium sizes honour a mmap threshold set below them. */
+TEST(mmap_threshold_below_medium_sizes_is_honoured)
+{
+	struct mymem_heap_stats s0, s1;
+	void *p;
+
+	ASSERT_EQ(1, mallopt(M_MMAP_THRESHOLD, 4096));
+	s0 = get_stats();
+	p = malloc(8000);
+	s1 = get_stats();
+	ASSERT_EQ(s0.huge_blocks + 1, s1.huge_blocks);
+	free(p);
+	p = malloc(3000);		/* below it: a run's block */
+	s1 = get_stats();
+	ASSERT_EQ(s0.huge_blocks, s1.huge_blocks);
+	free(p);
 }
 
 /* mymem_stats() is mymem_heap_stats() under the classic name. */

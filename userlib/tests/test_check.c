@@ -299,6 +299,89 @@ static void block_size_restore(struct scenario *sc)
 	blk_set_head_raw(blk(sc, 1), sc->saved);
 }
 
+/* ---- runs (fast policy only: other policies have no thread caches) ----- */
+
+static char *run_blk[3];
+
+/* Three blocks of one run; the middle one freed and back in the run. */
+static struct block *run_setup(void)
+{
+	for (int i = 0; i < 3; i++)
+		run_blk[i] = malloc(100);
+	free(run_blk[1]);
+	mymem_trim();		/* flushes the cache: run_blk[1] is free in its run */
+	return blk_of(run_blk[0]);
+}
+
+static size_t *run_record(struct block *b)
+{
+	return (size_t *)((char *)b - b->prev_size);	/* its magic word first */
+}
+
+static void run_magic_broken(struct scenario *sc)
+{
+	size_t *magic = run_record(run_setup());
+
+	sc->saved_ptr = magic;
+	sc->saved = *magic;
+	*magic ^= 0x100;
+}
+
+static void run_magic_mended(struct scenario *sc)
+{
+	*(size_t *)sc->saved_ptr = sc->saved;
+}
+
+static void run_offset_skewed(struct scenario *sc)
+{
+	struct block *b = run_setup();
+
+	sc->saved_ptr = b;
+	b->prev_size += 16;
+}
+
+static void run_offset_restored(struct scenario *sc)
+{
+	((struct block *)sc->saved_ptr)->prev_size -= 16;
+}
+
+/* A free block of a run that no longer says so: counted as out. */
+static void run_free_bit_cleared(struct scenario *sc)
+{
+	struct block *b;
+
+	run_setup();
+	b = blk_of(run_blk[1]);
+	sc->saved_ptr = b;
+	set_free_bit(b, false);
+}
+
+static void run_free_bit_set(struct scenario *sc)
+{
+	set_free_bit(sc->saved_ptr, true);
+}
+
+static void run_free_count_skewed(struct scenario *sc)
+{
+	struct segment *s = seg_lookup(run_setup());
+
+	sc->saved_ptr = s->arena;
+	s->arena->run_free_blocks++;
+}
+
+static void run_free_count_restored(struct scenario *sc)
+{
+	((struct arena *)sc->saved_ptr)->run_free_blocks--;
+}
+
+#define RUN_CHECK_TEST(name, damage, undo, code) \
+	TEST(name) { expect_code(_metadata, MYMEM_POLICY_FAST, damage, undo, code); }
+
+RUN_CHECK_TEST(run_record_magic_broken, run_magic_broken, run_magic_mended, MYMEM_E_CORRUPT)
+RUN_CHECK_TEST(run_block_offset_skewed, run_offset_skewed, run_offset_restored, MYMEM_E_CORRUPT)
+RUN_CHECK_TEST(run_free_block_not_marked_free, run_free_bit_cleared, run_free_bit_set, MYMEM_E_STATS)
+RUN_CHECK_TEST(arena_run_free_count_skewed, run_free_count_skewed, run_free_count_restored, MYMEM_E_STATS)
+
 FIXTURE(check) { int unused; };
 FIXTURE_SETUP(check) { self->unused = 0; }
 FIXTURE_TEARDOWN(check) { (void)self; }

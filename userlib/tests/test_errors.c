@@ -245,6 +245,45 @@ static void realloc_freed(struct misuse *m)
 	free(g);
 }
 
+/* ---- blocks of runs (userlib/run.c) ---- */
+
+/* Freed, and back in its run (mymem_trim flushes the cache): still caught. */
+static void run_block_double_free(struct misuse *m)
+{
+	void *p = malloc(100);
+
+	announce(m, p);
+	free(p);
+	mymem_trim();
+	free(p);
+}
+
+/* The run's own heap block is no block the program was given. */
+static void run_record_pointer(struct misuse *m)
+{
+	static struct dump_block blk[4096];
+	void *p = malloc(100);
+	int n = read_dump(blk, 4096);
+	const struct dump_block *r = n > 0 ? dump_run_of(blk, n < 4096 ? n : 4096, p) : NULL;
+
+	if (!r) {
+		fprintf(stderr, "setup: no run in the dump\n");
+		return;
+	}
+	announce(m, (void *)(r->addr + 16));
+	free((void *)(r->addr + 16));
+}
+
+/* The distance back to the run, in the block's header, overwritten. */
+static void run_offset_smashed(struct misuse *m)
+{
+	char *p = malloc(3000);
+
+	announce(m, p);
+	memset(p - 16, SMASH, 8);
+	free(p);
+}
+
 static void usable_size_of_garbage(struct misuse *m)
 {
 	int x;
@@ -271,6 +310,9 @@ TEST(overflow_of_cached_block_caught_when_cache_returns_it) { expect_abort(_meta
 TEST(underflow_caught) { expect_abort(_metadata, underflow_into_own_header, "corrupted"); }
 TEST(realloc_of_freed_pointer) { expect_abort(_metadata, realloc_freed, "realloc("); }
 TEST(usable_size_of_foreign_pointer) { expect_abort(_metadata, usable_size_of_garbage, "invalid pointer"); }
+TEST(double_free_of_a_block_back_in_its_run) { expect_abort(_metadata, run_block_double_free, "double free"); }
+TEST(free_of_a_runs_own_record) { expect_abort(_metadata, run_record_pointer, "invalid pointer"); }
+TEST(smashed_run_offset_caught) { expect_abort(_metadata, run_offset_smashed, "corrupted"); }
 
 /* mymem_check() sees damage that no free() has tripped over yet. */
 TEST(check_reports_corruption)

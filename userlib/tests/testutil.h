@@ -128,7 +128,8 @@ struct dump_block {
 	uintptr_t seg;
 	uintptr_t addr;		/* block header address */
 	size_t size;
-	char state[8];
+	char state[8];		/* used, free, cached or run: */
+	size_t run_out, run_capacity, run_bs;	/* state "run:" */
 };
 
 /*
@@ -161,12 +162,30 @@ static inline int read_dump(struct dump_block *out, int max)
 				out[n].addr = a;
 				out[n].size = s;
 				snprintf(out[n].state, sizeof(out[n].state), "%s", st);
+				out[n].run_out = out[n].run_capacity = out[n].run_bs = 0;
+				if (!strcmp(st, "run:"))
+					sscanf(line, " %*x %*u run: %zu of %zu blocks of %zu",
+					       &out[n].run_out, &out[n].run_capacity,
+					       &out[n].run_bs);
 			}
 			n++;
 		}
 	}
 	fclose(f);
 	return n;
+}
+
+/* The dumped run whose heap block holds p, or NULL. */
+static inline const struct dump_block *dump_run_of(const struct dump_block *blk, int n,
+						   const void *p)
+{
+	uintptr_t a = (uintptr_t)p;
+
+	for (int i = 0; i < n; i++)
+		if (!strcmp(blk[i].state, "run:") && a > blk[i].addr &&
+		    a < blk[i].addr + blk[i].size)
+			return &blk[i];
+	return NULL;
 }
 
 static inline struct mymem_heap_stats get_stats(void)
