@@ -127,9 +127,13 @@ API void *malloc(size_t n)
 	struct tcache *tc = mm_t_tc;
 	size_t i = (n - 1) >> 4;	/* n == 0 wraps: slow path */
 
-	if (MM_LIKELY(i < TC_SMALL_BINS && tc != NULL && mm_policy() == MYMEM_POLICY_FAST)) {
-		void *p = tc_pop(tc, (unsigned)i);
+	if (MM_LIKELY(tc != NULL && mm_policy() == MYMEM_POLICY_FAST)) {
+		void *p = NULL;
 
+		if (MM_LIKELY(i < TC_SMALL_BINS))
+			p = tc_pop(tc, (unsigned)i);
+		else if (n <= MED_MAX_BS - MM_HDR && n < mm_mmap_threshold())
+			p = tc_pop(tc, tc_bin_of(mm_block_size(n)));
 		if (MM_LIKELY(p != NULL))
 			return p;
 	}
@@ -206,6 +210,21 @@ static MM_NOINLINE void free_slow(void *p)
 }
 
 /*
+ * A medium block of a run: checked against its run (only a run's blocks
+ * have medium class sizes), then cached if it is of this thread's arena
+ * (a thread that frees what others allocate would hoard them).
+ */
+static MM_NOINLINE bool free_medium(struct tcache *tc, struct segment *s, struct block *b,
+				    size_t h)
+{
+	if (s->arena != arena_current())
+		return false;
+	run_validate("free", s, b);
+	tc_push(tc, b, h, tc_bin_of(h & B_SIZE_MASK));
+	return true;
+}
+
+/*
  * The fast path: find the segment (one byte-map load), check the header
  * (tag, no flags, a cacheable size inside committed memory) and push the
  * block on the cache's bin.  Anything unusual goes to free_slow, which
@@ -243,13 +262,14 @@ API void free(void *p)
 	/* The boundary tag at the block's end is checked when the cache
 	 * gives the block back to the heap (heap_take_back): one miss less here. */
 	bs = h & B_SIZE_MASK;
-	/* Small sizes only: a medium block is checked against its run first
-	 * (free_slow), as only a run's blocks have medium class sizes. */
-	if (MM_UNLIKELY(bs - MM_MIN_BLOCK > TC_MAX_BS - MM_MIN_BLOCK || off + bs > committed ||
-			mm_policy() != MYMEM_POLICY_FAST))
+	if (MM_UNLIKELY(off + bs > committed || mm_policy() != MYMEM_POLICY_FAST))
 		goto slow;
-	tc_push(tc, b, h, tc_bin_of(bs));
-	return;			/* touches no errno: tc_flush_bin keeps it */
+	if (MM_LIKELY(bs - MM_MIN_BLOCK <= TC_MAX_BS - MM_MIN_BLOCK)) {
+		tc_push(tc, b, h, tc_bin_of(bs));
+		return;		/* touches no errno: tc_flush_bin keeps it */
+	}
+	if ((h & B_RUN) && bs <= MED_MAX_BS && free_medium(tc, s, b, h))
+		return;
 slow:
 	if (p)
 		free_slow(p);
