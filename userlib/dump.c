@@ -10,6 +10,7 @@
  * shows a mixture of before and after, as any snapshot of a live heap.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "internal.h"
 #include "valgrind_annot.h"
@@ -86,9 +87,9 @@ static int collect(const struct seg_rec *sr, uintptr_t from, struct blk_rec *out
 			out[n].size = h & B_SIZE_MASK;
 			out[n].state = h & B_FREE ? "free" : h & B_CACHED ? "cached" :
 				       h & B_RUN ? "run" : "used";
-			if (h & B_RUN)
-				run_describe(b, &out[n].run_bs, &out[n].run_used,
-					     &out[n].run_capacity);
+			if ((h & B_RUN) && !run_describe(b, &out[n].run_bs, &out[n].run_used,
+							 &out[n].run_capacity))
+				out[n].state = "run-damaged";
 			n++;
 		}
 	}
@@ -98,7 +99,7 @@ static int collect(const struct seg_rec *sr, uintptr_t from, struct blk_rec *out
 
 static int print_block(FILE *f, const struct blk_rec *r)
 {
-	if (r->state[0] == 'r')
+	if (!strcmp(r->state, "run"))
 		return fprintf(f, "  %#lx %zu run: %zu of %zu blocks of %zu out\n",
 			       (unsigned long)r->addr, r->size, r->run_used, r->run_capacity,
 			       r->run_bs);

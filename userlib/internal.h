@@ -411,8 +411,9 @@ MM_HIDDEN int run_check(struct block *c, size_t *user, size_t *listed, size_t fr
 MM_HIDDEN int run_check_lists(struct arena *a, size_t listed);
 /* The usable bytes of the blocks of run block c the program holds. */
 MM_HIDDEN size_t run_user_bytes(struct block *c);
-/* Block size and blocks out of run block c, for the heap dump. */
-MM_HIDDEN void run_describe(struct block *c, size_t *bs, size_t *used, size_t *capacity);
+/* Block size and blocks out of run block c, for the heap dump; false if
+ * its record is damaged. */
+MM_HIDDEN bool run_describe(struct block *c, size_t *bs, size_t *used, size_t *capacity);
 
 /* ---- huge blocks (huge.c) ----------------------------------------------- */
 

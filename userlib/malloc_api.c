@@ -125,7 +125,7 @@ static MM_NOINLINE void *malloc_slow(size_t n)
 API void *malloc(size_t n)
 {
 	struct tcache *tc = mm_t_tc;
-	size_t i = (n - 1) >> 4;	/* n == 0 wraps: slow path */
+	size_t i = (n - 1) >> 4;	/* n == 0 wraps: a 32-byte block, as the slow path */
 
 	if (MM_LIKELY(tc != NULL && mm_policy() == MYMEM_POLICY_FAST)) {
 		void *p = NULL;

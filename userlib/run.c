@@ -42,6 +42,7 @@ struct run {
 	uint8_t listed;		/* on a->runs[cls] */
 };
 _Static_assert(sizeof(struct run) <= 64 && 64 % MM_ALIGN == 0, "run header");
+_Static_assert(offsetof(struct run, bs) == 48, "tests/test_check.c: RUN_BS_OFFSET");
 #define RUN_HDR	((size_t)64)
 
 static inline size_t run_magic(const struct run *r)
@@ -130,14 +131,43 @@ static struct run *run_new(struct arena *a, unsigned cls)
 	return r;
 }
 
+/*
+ * The run's heap block ends where its last block does (no slack) or a few
+ * bytes later: an overflow past the last block hits the next heap block's
+ * boundary tag, which must still hold the run block's size (lock held).
+ */
+static void run_check_end(const char *fn, struct run *r, struct block *b)
+{
+	struct block *c = blk_of(r), *n = blk_next(c);
+
+	if (n->prev_size != blk_size(c) || !blk_tag_ok(n))
+		mm_fatal(fn, blk_payload(b),
+			 "corrupted boundary tag: the heap block after its run disagrees (overflow past the block?)");
+}
+
 static void run_release(struct arena *a, struct segment *s, struct run *r)
 {
+	run_check_end("free", r, blk_of(run_first(r)));
 	if (r->listed)
 		run_unlink(a, r);
 	a->run_free_blocks -= run_capacity(r);
 	a->run_free_bytes -= run_capacity(r) * r->bs;
 	r->magic = 0;		/* stale pointers into it no longer validate */
 	heap_free(a, s, blk_of(r));
+}
+
+/*
+ * A block about to leave the run's free list: a write after free (or past
+ * a neighbour) may have changed its link; never follow it anywhere else.
+ */
+static void run_check_free(struct run *r, struct block *b)
+{
+	char *p = (char *)b;
+
+	if (p < run_first(r) || p >= run_bump(r) || (size_t)(p - run_first(r)) % r->bs ||
+	    !blk_tag_ok(b) || !(blk_head(b) & B_FREE) || blk_size(b) != r->bs)
+		mm_fatal("malloc", blk_payload(b),
+			 "corrupted free block in a small-block run (written after free?)");
 }
 
 struct block *run_alloc(struct arena *a, unsigned cls, unsigned k, unsigned *n,
@@ -155,6 +185,7 @@ struct block *run_alloc(struct arena *a, unsigned cls, unsigned k, unsigned *n,
 			break;
 		for (; got < k && r->free; got++) {
 			b = r->free;
+			run_check_free(r, b);
 			r->free = b->next_free;
 			blk_set_head_raw(b, (blk_head(b) & ~B_FREE) | B_CACHED);
 			*link = b;
@@ -189,7 +220,8 @@ static struct run *run_of(const char *fn, struct segment *s, struct block *b)
 	char *bump;
 
 	/* Range first: no pointer is formed outside the segment's blocks. */
-	if (off < RUN_HDR || off % MM_ALIGN || off > RUN_MAX_OFF ||
+	if ((char *)b < (char *)blk_payload(seg_first(s)) + RUN_HDR ||
+	    off < RUN_HDR || off % MM_ALIGN || off > RUN_MAX_OFF ||
 	    off > (size_t)((char *)b - (char *)blk_payload(seg_first(s))))
 		goto bad;
 	r = (struct run *)((char *)b - off);
@@ -222,6 +254,8 @@ void run_take_back(struct arena *a, struct segment *s, struct block *b)
 
 	if (MM_UNLIKELY(h & B_FREE))
 		mm_fatal("free", blk_payload(b), "double free: block is already free");
+	if ((char *)b + r->bs == r->end)	/* the last block: its end tag is the heap's */
+		run_check_end("free", r, b);
 	blk_set_head_raw(b, (h & ~B_CACHED) | B_FREE);
 	b->next_free = r->free;
 	r->free = b;
@@ -274,6 +308,20 @@ static int run_walk(struct run *r, size_t *nfree, size_t *nout, size_t *user)
 	return MYMEM_OK;
 }
 
+/* Run block c's record is whole: what walking its blocks relies on. */
+static bool run_record_ok(struct block *c)
+{
+	struct run *r = blk_payload(c);
+	char *bump = run_bump(r);
+
+	return r->magic == run_magic(r) && r->cls < TC_BINS && tc_bin_has_runs(r->cls) &&
+	       r->bs == tc_bin_size(r->cls) &&
+	       r->recip == (uint32_t)(UINT32_MAX / r->bs + 1) &&
+	       r->end >= run_first(r) && r->end <= (char *)c + blk_size(c) &&
+	       (size_t)(r->end - run_first(r)) % r->bs == 0 &&
+	       bump >= run_first(r) && bump <= r->end && (size_t)(bump - run_first(r)) % r->bs == 0;
+}
+
 int run_check(struct block *c, size_t *user, size_t *listed, size_t free[2])
 {
 	struct run *r = blk_payload(c);
@@ -281,11 +329,7 @@ int run_check(struct block *c, size_t *user, size_t *listed, size_t free[2])
 	size_t nfree, nout, onlist = 0;
 	int err;
 
-	if (r->magic != run_magic(r) || r->cls >= TC_BINS || !tc_bin_has_runs(r->cls) ||
-	    r->bs != tc_bin_size(r->cls) ||
-	    r->recip != (uint32_t)(UINT32_MAX / r->bs + 1) ||
-	    r->end > (char *)c + blk_size(c) || (size_t)(r->end - run_first(r)) % r->bs ||
-	    bump < run_first(r) || bump > r->end || (size_t)(bump - run_first(r)) % r->bs)
+	if (!run_record_ok(c))
 		return MYMEM_E_CORRUPT;
 	err = run_walk(r, &nfree, &nout, user);
 	if (err)
@@ -331,15 +375,19 @@ size_t run_user_bytes(struct block *c)
 	struct run *r = blk_payload(c);
 	size_t nfree, nout, user = 0;
 
-	run_walk(r, &nfree, &nout, &user);
+	if (run_record_ok(c))
+		run_walk(r, &nfree, &nout, &user);
 	return user;
 }
 
-void run_describe(struct block *c, size_t *bs, size_t *used, size_t *capacity)
+bool run_describe(struct block *c, size_t *bs, size_t *used, size_t *capacity)
 {
 	struct run *r = blk_payload(c);
 
+	if (!run_record_ok(c))
+		return false;
 	*bs = r->bs;
 	*used = r->used;
 	*capacity = run_capacity(r);
+	return true;
 }

@@ -363,7 +363,7 @@ void tc_flush_bin(struct tcache *tc, unsigned i)
 {
 	int e = errno;
 
-	tc_send_back(tc_detach(tc, i, tc_limit[i] / 2));
+	tc_send_back(tc_detach(tc, i, tc_limit[i] > 1 ? tc_limit[i] / 2 : 1));
 	errno = e;
 }
 

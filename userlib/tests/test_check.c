@@ -374,12 +374,36 @@ static void run_free_count_restored(struct scenario *sc)
 	((struct arena *)sc->saved_ptr)->run_free_blocks--;
 }
 
+/* A run record's block size zeroed: the checker and the dump must not
+ * divide by it or walk with it (the dump says "run-damaged"). */
+#define RUN_BS_OFFSET	48	/* magic, next, prev, free, bump, end: run.c */
+
+static void run_bs_zeroed(struct scenario *sc)
+{
+	uint32_t *bs = (uint32_t *)((char *)run_record(run_setup()) + RUN_BS_OFFSET);
+	FILE *devnull = fopen("/dev/null", "w");
+
+	sc->saved_ptr = bs;
+	sc->saved = *bs;
+	*bs = 0;
+	if (devnull) {
+		mymem_dump(devnull);
+		fclose(devnull);
+	}
+}
+
+static void run_bs_restored(struct scenario *sc)
+{
+	*(uint32_t *)sc->saved_ptr = (uint32_t)sc->saved;
+}
+
 #define RUN_CHECK_TEST(name, damage, undo, code) \
 	TEST(name) { expect_code(_metadata, MYMEM_POLICY_FAST, damage, undo, code); }
 
 RUN_CHECK_TEST(run_record_magic_broken, run_magic_broken, run_magic_mended, MYMEM_E_CORRUPT)
 RUN_CHECK_TEST(run_block_offset_skewed, run_offset_skewed, run_offset_restored, MYMEM_E_CORRUPT)
 RUN_CHECK_TEST(run_free_block_not_marked_free, run_free_bit_cleared, run_free_bit_set, MYMEM_E_STATS)
+RUN_CHECK_TEST(run_record_block_size_zeroed, run_bs_zeroed, run_bs_restored, MYMEM_E_CORRUPT)
 RUN_CHECK_TEST(arena_run_free_count_skewed, run_free_count_skewed, run_free_count_restored, MYMEM_E_STATS)
 
 FIXTURE(check) { int unused; };

@@ -284,6 +284,50 @@ static void run_offset_smashed(struct misuse *m)
 	free(p);
 }
 
+/* The last block of a run: past it lies the next heap block's header. */
+static void run_last_block_overflowed(struct misuse *m)
+{
+	static struct dump_block blk[4096];
+	char *p[40], *last = NULL;
+	int n;
+
+	for (int i = 0; i < 40; i++)
+		p[i] = malloc(480);	/* 496-byte blocks: a class nothing else uses */
+	n = read_dump(blk, 4096);
+	for (int i = 0; i < 40 && n > 0 && !last; i++) {
+		const struct dump_block *r = dump_run_of(blk, n < 4096 ? n : 4096, p[i]);
+
+		if (r && (uintptr_t)p[i] - 16 == r->addr + 16 + 64 + (r->run_capacity - 1) * 496)
+			last = p[i];
+	}
+	if (!last) {
+		fprintf(stderr, "setup: no last block\n");
+		return;
+	}
+	announce(m, last);
+	memset(last + malloc_usable_size(last), 0, 8);	/* the next block's prev_size */
+	free(last);
+	mymem_trim();		/* the cache gives it back to its run */
+	fprintf(stderr, "overflow not caught\n");
+}
+
+/* A link of a free block in its run overwritten after free(): the next
+ * refill must not follow it. */
+static void run_free_link_overwritten(struct misuse *m)
+{
+	char *keep = malloc(440), *p = malloc(440), *q;	/* 464-byte blocks: a class nothing else uses */
+
+	free(p);
+	mymem_trim();		/* back in its run (kept by keep), at the head of its free list */
+	memcpy(p, &(void *){ (void *)0x10000 }, sizeof(void *));
+	announce(m, (void *)0x10010);
+	q = malloc(440);	/* the refill takes p, then the forged link */
+	fprintf(stderr, "not caught: %p\n", (void *)q);
+	q = malloc(440);
+	fprintf(stderr, "not caught: %p\n", (void *)q);
+	free(keep);
+}
+
 static void usable_size_of_garbage(struct misuse *m)
 {
 	int x;
@@ -313,6 +357,8 @@ TEST(usable_size_of_foreign_pointer) { expect_abort(_metadata, usable_size_of_ga
 TEST(double_free_of_a_block_back_in_its_run) { expect_abort(_metadata, run_block_double_free, "double free"); }
 TEST(free_of_a_runs_own_record) { expect_abort(_metadata, run_record_pointer, "invalid pointer"); }
 TEST(smashed_run_offset_caught) { expect_abort(_metadata, run_offset_smashed, "corrupted"); }
+TEST(overflow_past_a_runs_last_block_caught) { expect_abort(_metadata, run_last_block_overflowed, "boundary tag"); }
+TEST(run_free_list_link_overwritten_caught) { expect_abort(_metadata, run_free_link_overwritten, "written after free"); }
 
 /* mymem_check() sees damage that no free() has tripped over yet. */
 TEST(check_reports_corruption)
