@@ -16,7 +16,7 @@
  *				took 33 s);
  *				print the string; exit 0 if it changed
  *   mymem_heap_target crash	print "ADDR PID", then abort() (core dump)
- *   mymem_heap_target sizes	a small, a medium and a large block, each
+ *   mymem_heap_target sizes	a small, a medium, a heap and a large block, each
  *				written whole; exit 0 if all their pages are
  *				device pages
  *   mymem_heap_target stats	compare the library's pages_mapped with the
@@ -85,7 +85,8 @@ static int stats_check(void)
 /* Blocks of each path through the heap live on device pages. */
 static int sizes_check(void)
 {
-	static const size_t sizes[] = { 48, 200 * 1024, 8 << 20 };
+	/* a small run's block, a medium run's, the free lists', a mapping's */
+	static const size_t sizes[] = { 48, 3000, 200 * 1024, 8 << 20 };
 	int bad = 0;
 
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
