@@ -117,7 +117,7 @@ static int dump_heap(FILE *f)
 		return fprintf(f, "mymem: no heap (no page source)\n") < 0 ? -1 : 0;
 	if (fprintf(f, "mymem heap dump: policy %s, page source %s\n"
 		    "  each block: header address (payload at +16), size with header, state: used,\n"
-		    "  free, cached (in a thread cache), or run (cut into small blocks of one size)\n",
+		    "  free, cached (in a thread cache), or run (cut into blocks of one size class)\n",
 		    mymem_policy_name(mm_policy()), mymem_page_source_name(ps_source())) < 0)
 		err = -1;
 	while (next_segment(after, &sr)) {

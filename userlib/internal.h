@@ -382,7 +382,7 @@ MM_HIDDEN void heap_take_back(struct arena *a, struct segment *s, struct block *
 MM_HIDDEN bool heap_resize(struct arena *a, struct segment *s, struct block *b, size_t bs);
 MM_HIDDEN size_t heap_trim_arena(struct arena *a);
 
-/* ---- runs of small blocks (run.c) --------------------------------------- */
+/* ---- runs: blocks of one size class (run.c) ----------------------------- */
 
 /*
  * Blocks of the size classes tc_bin_has_runs() names come from runs: a

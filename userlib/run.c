@@ -167,7 +167,7 @@ static void run_check_free(struct run *r, struct block *b)
 	if (p < run_first(r) || p >= run_bump(r) || (size_t)(p - run_first(r)) % r->bs ||
 	    !blk_tag_ok(b) || !(blk_head(b) & B_FREE) || blk_size(b) != r->bs)
 		mm_fatal("malloc", blk_payload(b),
-			 "corrupted free block in a small-block run (written after free?)");
+			 "corrupted free block in a run (written after free?)");
 }
 
 struct block *run_alloc(struct arena *a, unsigned cls, unsigned k, unsigned *n,
@@ -239,7 +239,7 @@ static struct run *run_of(const char *fn, struct segment *s, struct block *b)
 	return r;
 bad:
 	mm_fatal(fn, blk_payload(b),
-		 "invalid pointer or corrupted block header: not a block of a small-block run");
+		 "invalid pointer or corrupted block header: not a block of a run");
 }
 
 void run_validate(const char *fn, struct segment *s, struct block *b)

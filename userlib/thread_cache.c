@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
- * thread_cache.c - per-thread caches of small free blocks.
+ * thread_cache.c - per-thread caches of small and medium free blocks.
  *
  * With the fast policy, a thread keeps up to tc_limit[i] freed blocks of
- * each small size (32 .. 992 bytes, 1952 blocks at most in all) in a LIFO
- * list and reuses them without taking any lock (malloc_api.c inlines
- * tc_pop and tc_push).  A miss carves up to half a bin's worth of blocks
- * out of one free heap block under a single lock acquisition; a full list sends its
- * older half back to the blocks' own arenas.  A cached block stays "in
- * use" for the heap, marked B_CACHED, so freeing it again is caught as a
- * double free.
+ * each size class (internal.h: 32 .. 992 bytes in 16-byte steps, then 65
+ * medium classes to 16 KiB) in a LIFO list and reuses them without taking
+ * any lock (malloc_api.c inlines tc_pop and tc_push).  A miss takes up to
+ * half a bin's worth of blocks under a single lock acquisition, from the
+ * runs of that class (run.c) or, for 528 .. 992 bytes, carved out of one
+ * free heap block; a full list sends its older half back to the blocks'
+ * own arenas.  A cached block stays "in use" for the heap, marked
+ * B_CACHED, so freeing it again is caught as a double free.
  *
  * Each cache lives in memory from the page source and is linked on a global
  * list (statistics add up the caches' counters).  It is set up at a
