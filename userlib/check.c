@@ -46,7 +46,8 @@ static int check_segment(struct arena *a, struct segment *s, struct tally *t)
 		h = blk_head(b);
 		size = h & B_SIZE_MASK;
 		if (size < MM_MIN_BLOCK || size % MM_ALIGN ||
-		    size > (size_t)((char *)end - (char *)b) || (h & B_HUGE) ||
+		    size > (size_t)((char *)end - (char *)b) ||
+		    ((h & B_RUN_HEAP) && (h & B_FLAGS) != B_RUN_HEAP) ||
 		    (h & B_FREE && h & B_CACHED))
 			return MYMEM_E_CORRUPT;
 		if (blk_next(b)->prev_size != size)
@@ -61,7 +62,7 @@ static int check_segment(struct arena *a, struct segment *s, struct tally *t)
 		} else {
 			t->used_blocks++;
 			t->used_bytes += size;
-			if (h & B_RUN) {
+			if (h & B_RUN_HEAP) {
 				int r = run_check(b, &t->user_bytes, &t->listed_runs,
 						  t->run_free);
 
@@ -95,7 +96,7 @@ static size_t heap_user_bytes(void)
 			for (struct block *b = seg_first(s); b != end; b = blk_next(b)) {
 				size_t h = blk_head(b);
 
-				if (h & B_RUN)
+				if (h & B_RUN_HEAP)
 					user += run_user_bytes(b);
 				else if (!(h & (B_FREE | B_CACHED)))
 					user += blk_size(b) - MM_HDR;

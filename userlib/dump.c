@@ -86,8 +86,8 @@ static int collect(const struct seg_rec *sr, uintptr_t from, struct blk_rec *out
 			out[n].addr = (uintptr_t)b;
 			out[n].size = h & B_SIZE_MASK;
 			out[n].state = h & B_FREE ? "free" : h & B_CACHED ? "cached" :
-				       h & B_RUN ? "run" : "used";
-			if ((h & B_RUN) && !run_describe(b, &out[n].run_bs, &out[n].run_used,
+				       h & B_RUN_HEAP ? "run" : "used";
+			if ((h & B_RUN_HEAP) && !run_describe(b, &out[n].run_bs, &out[n].run_used,
 							 &out[n].run_capacity))
 				out[n].state = "run-damaged";
 			n++;

@@ -268,7 +268,7 @@ void heap_free(struct arena *a, struct segment *s, struct block *b)
  */
 void heap_take_back(struct arena *a, struct segment *s, struct block *b)
 {
-	if (blk_head(b) & B_RUN) {
+	if (head_is_run_block(blk_head(b))) {
 		run_take_back(a, s, b);
 		return;
 	}
@@ -368,10 +368,12 @@ void mm_validate_inuse(const char *fn, struct segment *s, struct block *b)
 		mm_fatal(fn, blk_payload(b), "double free: block is already free");
 	if (h & B_CACHED)
 		mm_fatal(fn, blk_payload(b), "double free: block is already freed (in a thread cache)");
-	if (h & B_RUN) {
+	if (head_is_run_block(h)) {
 		run_validate(fn, s, b);
 		return;
 	}
+	if ((h & B_RUN_HEAP) == B_RUN_HEAP)
+		mm_fatal(fn, blk_payload(b), "invalid pointer: the record of a run, not a block of it");
 	size = h & B_SIZE_MASK;
 	if ((h & B_HUGE) || size < MM_MIN_BLOCK || (size_t)(hi - (char *)b) < size)
 		mm_fatal(fn, blk_payload(b), "corrupted block header: impossible size");

@@ -77,6 +77,9 @@ _Static_assert(MM_SEG_HDR % MM_ALIGN == 0 && MM_SEG_HDR >= 48, "segment header")
 #define MED_MAX_BS	((size_t)16384)
 #define RUN_SMALL_BINS	31	/* runs serve small bins 0 .. 30: block sizes 32 .. 512 */
 #define RUN_SMALL_MAX_BS	(MM_MIN_BLOCK + (RUN_SMALL_BINS - 1) * MM_ALIGN)
+#define RUN_OVER	((size_t)8)	/* header bytes of a run's block (see blocks) */
+#define RUN_SMALL_MAX_REQ	(RUN_SMALL_MAX_BS - RUN_OVER)	/* 504 */
+#define MED_MAX_REQ	(MED_MAX_BS - RUN_OVER)
 
 static inline size_t tc_bin_size(unsigned i)
 {
@@ -91,14 +94,11 @@ static inline size_t tc_bin_size(unsigned i)
 	return ((size_t)1 << e) + (size_t)((m - 1) % MED_STEPS + 1) * ((size_t)1 << (e - MED_LOG));
 }
 
-/* The bin of block size bs: exact for small sizes, the class that holds
- * it for medium ones (bs <= MED_MAX_BS). */
-static inline unsigned tc_bin_of(size_t bs)
+/* The medium class that holds block size bs (TC_MAX_BS < bs <= MED_MAX_BS). */
+static inline unsigned tc_med_bin_of(size_t bs)
 {
 	unsigned e;
 
-	if (bs <= TC_MAX_BS)
-		return (unsigned)(bs >> 4) - 2;
 	if (bs <= 1024)
 		return TC_SMALL_BINS;
 	e = 63 - (unsigned)__builtin_clzll(bs - 1);
@@ -106,9 +106,40 @@ static inline unsigned tc_bin_of(size_t bs)
 	       (unsigned)((bs - 1) >> (e - MED_LOG) & (MED_STEPS - 1)) + 1;
 }
 
+/* The bin of block size bs: exact for small sizes, the class that holds
+ * it for medium ones (bs <= MED_MAX_BS). */
+static inline unsigned tc_bin_of(size_t bs)
+{
+	if (bs <= TC_MAX_BS)
+		return (unsigned)(bs >> 4) - 2;
+	return tc_med_bin_of(bs);
+}
+
 static inline bool tc_bin_has_runs(unsigned i)
 {
 	return i < RUN_SMALL_BINS || i >= TC_SMALL_BINS;
+}
+
+/*
+ * The bin for a request of n bytes (n <= MED_MAX_REQ): a block of a run
+ * needs n + RUN_OVER bytes, one carved from the free lists (528 .. 992)
+ * n + MM_HDR.  malloc() inlines the first case for 9 .. 504 bytes.
+ */
+static inline unsigned tc_bin_of_req(size_t n)
+{
+	if (n <= RUN_SMALL_MAX_REQ)
+		return n <= MM_MIN_BLOCK - RUN_OVER ? 0 :
+		       (unsigned)((n + RUN_OVER + MM_ALIGN - 1) >> 4) - 2;
+	if (n <= TC_MAX_REQ)
+		return (unsigned)((n - 1) >> 4);
+	return tc_med_bin_of(n + RUN_OVER);
+}
+
+/* The bytes a block of bin i gives its caller: a run's block has an
+ * 8-byte header, a block carved from the free lists a 16-byte one. */
+static inline size_t tc_bin_usable(unsigned i)
+{
+	return tc_bin_size(i) - (tc_bin_has_runs(i) ? RUN_OVER : MM_HDR);
 }
 
 /* ---- blocks ------------------------------------------------------------ */
@@ -116,10 +147,40 @@ static inline bool tc_bin_has_runs(unsigned i)
 #define B_FREE		((size_t)1)	/* on a free list of its arena */
 #define B_CACHED	((size_t)2)	/* parked in a thread cache (in use for the heap) */
 #define B_HUGE		((size_t)4)	/* the only block of a huge segment */
-#define B_RUN		((size_t)8)	/* a small block of a run, or the run's own block (run.c) */
+#define B_RUN		((size_t)8)	/* a block of a run (run.c) */
+#define B_RUN_HEAP	(B_RUN | B_HUGE)	/* the heap block that holds a run */
 #define B_FLAGS		((size_t)15)
 #define B_SIZE_MASK	((((size_t)1 << 56) - 1) & ~B_FLAGS)
 #define B_TAG_MASK	(~(((size_t)1 << 56) - 1))
+
+/*
+ * A block of a run has an 8-byte header: only its head word is its own;
+ * the prev_size word in front of it is the last 8 bytes of the block
+ * before (runs need no boundary tags).  Its head holds the distance back
+ * to the run where other blocks keep the high size bits:
+ *   tag(8 bits) | offset to the run (bits 16..55) | size (bits 4..15) | flags
+ */
+#define RUN_BS_MASK	((size_t)0xfff0)
+#define RUN_OFF_SHIFT	16
+
+static inline bool head_is_run_block(size_t h)
+{
+	return (h & B_RUN_HEAP) == B_RUN;
+}
+/* The block size a head word gives, for any block. */
+static inline size_t head_size(size_t h)
+{
+	return h & (head_is_run_block(h) ? RUN_BS_MASK : B_SIZE_MASK);
+}
+/* ... and the bytes its caller may use. */
+static inline size_t head_usable(size_t h)
+{
+	return head_size(h) - (head_is_run_block(h) ? RUN_OVER : MM_HDR);
+}
+static inline size_t head_run_off(size_t h)
+{
+	return (h & B_SIZE_MASK) >> RUN_OFF_SHIFT;
+}
 
 struct block {
 	size_t prev_size;	/* boundary tag of the previous block; 0 = first */
@@ -160,7 +221,8 @@ static inline void blk_set(struct block *b, size_t size, size_t flags)
 	blk_set_head_raw(b, mm_tag(b) | size | flags);
 }
 
-static inline size_t blk_size(const struct block *b) { return blk_head(b) & B_SIZE_MASK; }
+static inline size_t blk_size(const struct block *b) { return head_size(blk_head(b)); }
+static inline size_t blk_usable(const struct block *b) { return head_usable(blk_head(b)); }
 static inline bool blk_is_free(const struct block *b) { return blk_head(b) & B_FREE; }
 static inline bool blk_tag_ok(const struct block *b)
 {

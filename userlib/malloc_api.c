@@ -125,15 +125,16 @@ static MM_NOINLINE void *malloc_slow(size_t n)
 API void *malloc(size_t n)
 {
 	struct tcache *tc = mm_t_tc;
-	size_t i = (n - 1) >> 4;	/* n == 0 wraps: a 32-byte block, as the slow path */
+	/* tc_bin_of_req() for 9 .. 504 bytes; smaller n wrap to a huge i */
+	size_t i = (n - 9) >> 4;
 
 	if (MM_LIKELY(tc != NULL && mm_policy() == MYMEM_POLICY_FAST)) {
 		void *p = NULL;
 
-		if (MM_LIKELY(i < TC_SMALL_BINS))
+		if (MM_LIKELY(i < RUN_SMALL_BINS))
 			p = tc_pop(tc, (unsigned)i);
-		else if (n <= MED_MAX_BS - MM_HDR && n < mm_mmap_threshold())
-			p = tc_pop(tc, tc_bin_of(mm_block_size(n)));
+		else if (n <= TC_MAX_REQ || (n <= MED_MAX_REQ && n < mm_mmap_threshold()))
+			p = tc_pop(tc, tc_bin_of_req(n));
 		if (MM_LIKELY(p != NULL))
 			return p;
 	}
@@ -150,7 +151,7 @@ static void free_block(void *p)
 	struct segment *s;
 	struct block *b;
 	struct tcache *tc;
-	size_t bs;
+	size_t h;
 	int e;
 
 	s = seg_lookup(p);
@@ -165,23 +166,28 @@ static void free_block(void *p)
 	}
 	b = blk_of(p);
 	mm_validate_inuse("free", s, b);
-	bs = blk_size(b);
-	/* mm_validate_inuse checked a run's block against its run: a medium
-	 * size is then a class size.  A thread caches medium blocks of its
-	 * own arena only: one that frees what others allocate (a consumer)
-	 * would hoard them. */
-	if ((bs <= TC_MAX_BS || ((blk_head(b) & B_RUN) && s->arena == arena_current())) &&
-	    (tc = tc_current()) != NULL) {
-		tc_push(tc, b, blk_head(b), tc_bin_of(bs));
-		return;
+	h = blk_head(b);
+	/* mm_validate_inuse checked a run's block against its run: its size
+	 * is then a class size.  A thread caches medium blocks of its own
+	 * arena only: one that frees what others allocate (a consumer) would
+	 * hoard them.  Blocks of the free lists go to bins without runs only:
+	 * a run's bin promises n + RUN_OVER bytes will do. */
+	if (head_is_run_block(h) ?
+	    head_size(h) <= RUN_SMALL_MAX_BS || s->arena == arena_current() :
+	    head_size(h) > RUN_SMALL_MAX_BS && head_size(h) <= TC_MAX_BS) {
+		tc = tc_current();
+		if (tc) {
+			tc_push(tc, b, h, tc_bin_of(head_size(h)));
+			return;
+		}
 	}
 	e = errno;		/* trimming may call into the kernel */
-	mm_count_free(bs - MM_HDR);
+	mm_count_free(head_usable(h));
 	if (s->arena == arena_current()) {
 		struct arena *a = s->arena;
 
 		arena_lock(a);
-		if (blk_head(b) & B_RUN) {
+		if (head_is_run_block(h)) {
 			run_take_back(a, s, b);
 		} else {
 			mm_validate_prev("free", s, b);
@@ -220,7 +226,7 @@ static MM_NOINLINE bool free_medium(struct tcache *tc, struct segment *s, struct
 	if (s->arena != arena_current())
 		return false;
 	run_validate("free", s, b);
-	tc_push(tc, b, h, tc_bin_of(h & B_SIZE_MASK));
+	tc_push(tc, b, h, tc_med_bin_of(h & RUN_BS_MASK));
 	return true;
 }
 
@@ -257,19 +263,31 @@ API void free(void *p)
 	b = blk_of(p);
 	h = blk_head(b);
 	/* Tag of this address, no flag but B_RUN (free, cached, huge) set. */
-	if (MM_UNLIKELY(((h ^ mm_tag_raw(b)) >> 56) | (h & (B_FLAGS & ~B_RUN))))
+	if (MM_UNLIKELY(((h ^ mm_tag_raw(b)) >> 56) | (h & (B_FLAGS & ~B_RUN)) ||
+			mm_policy() != MYMEM_POLICY_FAST))
 		goto slow;
-	/* The boundary tag at the block's end is checked when the cache
-	 * gives the block back to the heap (heap_take_back): one miss less here. */
-	bs = h & B_SIZE_MASK;
-	if (MM_UNLIKELY(off + bs > committed || mm_policy() != MYMEM_POLICY_FAST))
-		goto slow;
-	if (MM_LIKELY(bs - MM_MIN_BLOCK <= TC_MAX_BS - MM_MIN_BLOCK)) {
-		tc_push(tc, b, h, tc_bin_of(bs));
-		return;		/* touches no errno: tc_flush_bin keeps it */
+	/* The rest of a block's checks (its run, or the boundary tag at its
+	 * end) run when the cache gives it back (heap_take_back): one miss
+	 * less here. */
+	if (MM_LIKELY(h & B_RUN)) {
+		bs = h & RUN_BS_MASK;
+		if (MM_UNLIKELY(off + bs > committed))
+			goto slow;
+		if (MM_LIKELY(bs - MM_MIN_BLOCK <= RUN_SMALL_MAX_BS - MM_MIN_BLOCK)) {
+			tc_push(tc, b, h, tc_bin_of(bs));
+			return;		/* touches no errno: tc_flush_bin keeps it */
+		}
+		if (bs > TC_MAX_BS && bs <= MED_MAX_BS && free_medium(tc, s, b, h))
+			return;
+	} else {
+		/* a block of the free lists: cached only in the bins without runs */
+		bs = h & B_SIZE_MASK;
+		if (bs - (RUN_SMALL_MAX_BS + MM_ALIGN) <= TC_MAX_BS - (RUN_SMALL_MAX_BS + MM_ALIGN) &&
+		    off + bs <= committed) {
+			tc_push(tc, b, h, tc_bin_of(bs));
+			return;
+		}
 	}
-	if ((h & B_RUN) && bs <= MED_MAX_BS && free_medium(tc, s, b, h))
-		return;
 slow:
 	if (p)
 		free_slow(p);
@@ -301,8 +319,8 @@ API void *calloc(size_t n, size_t m)
 		struct tcache *tc = mm_t_tc;
 		void *p = NULL;
 
-		if (t && tc != NULL && mm_policy() == MYMEM_POLICY_FAST)
-			p = tc_pop(tc, (unsigned)((t - 1) >> 4));
+		if (tc != NULL && mm_policy() == MYMEM_POLICY_FAST)
+			p = tc_pop(tc, tc_bin_of_req(t));
 		if (!p)
 			p = tc_malloc_slow(t);
 		if (p)
@@ -339,9 +357,9 @@ static bool resize_in_place(void *p, size_t n, size_t *old)
 	}
 	b = blk_of(p);
 	mm_validate_inuse("realloc", s, b);
-	usable = blk_size(b) - MM_HDR;
+	usable = blk_usable(b);
 	*old = vg_size(p, usable);
-	if (blk_head(b) & B_RUN)	/* a run's blocks have one size */
+	if (head_is_run_block(blk_head(b)))	/* a run's blocks have one size */
 		return n <= usable && n >= usable / 2;
 	if (n < mm_mmap_threshold()) {
 		struct arena *a = s->arena;
@@ -522,7 +540,7 @@ static size_t usable_size(void *p)
 	if (s->magic == SEG_MAGIC_HUGE)
 		return huge_usable(s, p);
 	mm_validate_inuse("malloc_usable_size", s, blk_of(p));
-	return blk_size(blk_of(p)) - MM_HDR;
+	return blk_usable(blk_of(p));
 }
 
 /* Under memcheck the size asked for, as valgrind's own malloc answers:

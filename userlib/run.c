@@ -8,13 +8,18 @@
  * free lists each such free costs a boundary-tag check, a coalesce with
  * both neighbours and a free-list insert; in a run it is a push on the
  * run's own list.  A run is an ordinary in-use block of the heap (flagged
- * B_RUN), so the heap around it keeps all its invariants; its blocks keep
- * the usual 16-byte header (tag, size, flags), so free(), realloc() and
- * malloc_usable_size() check them as they check any block.  Only the
- * header's prev_size means something else: the distance back to the run.
+ * B_RUN_HEAP), so the heap around it keeps all its invariants.  Its
+ * blocks need no boundary tags, so each has an 8-byte header: one head
+ * word (tag, size, flags and the distance back to the run), which free(),
+ * realloc() and malloc_usable_size() check as they check any block.  The
+ * 8 bytes in front of it, where other blocks keep their prev_size, are
+ * the last 8 bytes of the block before.
  *
- *   run block: [hdr|struct run 64][hdr|payload][hdr|payload]...[slack]
- *                               bump: first block never handed out ^
+ *   run's heap block: [hdr|struct run 64][-|head|payload][-|head|payload]...[tail]
+ *        the first block's unused prev_size ^        bump ^
+ *
+ * The last block's payload takes the first 8 bytes after r->end, so the
+ * heap block ends at least that much after it.
  *
  * Blocks are carved at the bump pointer as they are asked for, so a fresh
  * run touches only the pages it hands out.  A run with no block out goes
@@ -52,6 +57,15 @@ static inline size_t run_magic(const struct run *r)
 
 static inline char *run_first(struct run *r) { return (char *)r + RUN_HDR; }
 
+/*
+ * The head a carved block of r at offset off must have, but for B_FREE and
+ * B_CACHED: what the block before it may not overwrite.
+ */
+static inline size_t run_head(struct run *r, struct block *b, size_t off)
+{
+	return mm_tag(b) | off << RUN_OFF_SHIFT | r->bs | B_RUN;
+}
+
 static inline size_t run_capacity(struct run *r)
 {
 	return (size_t)(r->end - run_first(r)) / r->bs;
@@ -67,12 +81,13 @@ static inline char *run_bump(struct run *r)
 /*
  * Blocks a run holds: a page's worth up to 256 bytes, two pages' up to 512
  * (at least 15), 16 KiB's worth of medium blocks but at least 4.  The run's
- * heap block is exactly that many blocks and its header: no slack.
+ * heap block is that many blocks, its header and the last block's tail.
  */
 #define RUN_MIN_MED	4u
+#define RUN_TAIL	((size_t)MM_ALIGN)	/* RUN_OVER, rounded up */
 static inline size_t run_blocks(size_t bs)
 {
-	size_t over = MM_HDR + RUN_HDR;
+	size_t over = MM_HDR + RUN_HDR + RUN_TAIL;
 
 	if (bs <= 256)
 		return (4096 - over) / bs;
@@ -110,12 +125,13 @@ static void run_unlink(struct arena *a, struct run *r)
 static struct run *run_new(struct arena *a, unsigned cls)
 {
 	size_t bs = tc_bin_size(cls);
-	struct block *c = heap_alloc(a, MM_HDR + RUN_HDR + run_blocks(bs) * bs, MM_ALIGN, NULL);
+	struct block *c = heap_alloc(a, MM_HDR + RUN_HDR + run_blocks(bs) * bs + RUN_TAIL,
+				     MM_ALIGN, NULL);
 	struct run *r;
 
 	if (!c)
 		return NULL;
-	blk_set(c, blk_size(c), B_RUN);
+	blk_set(c, blk_size(c), B_RUN_HEAP);
 	r = blk_payload(c);
 	r->magic = run_magic(r);
 	r->free = NULL;
@@ -123,7 +139,7 @@ static struct run *run_new(struct arena *a, unsigned cls)
 	r->recip = (uint32_t)(UINT32_MAX / bs + 1);
 	r->used = 0;
 	r->cls = (uint16_t)cls;
-	r->end = run_first(r) + (blk_size(c) - MM_HDR - RUN_HDR) / bs * bs;
+	r->end = run_first(r) + (blk_size(c) - MM_HDR - RUN_HDR - RUN_OVER) / bs * bs;
 	__atomic_store_n(&r->bump, run_first(r), __ATOMIC_RELAXED);
 	run_link(a, r);
 	a->run_free_blocks += run_capacity(r);
@@ -132,9 +148,9 @@ static struct run *run_new(struct arena *a, unsigned cls)
 }
 
 /*
- * The run's heap block ends where its last block does (no slack) or a few
- * bytes later: an overflow past the last block hits the next heap block's
- * boundary tag, which must still hold the run block's size (lock held).
+ * The run's heap block ends a few bytes after its last block: an overflow
+ * past that block hits the next heap block's boundary tag, which must
+ * still hold the run block's size (lock held).
  */
 static void run_check_end(const char *fn, struct run *r, struct block *b)
 {
@@ -165,7 +181,7 @@ static void run_check_free(struct run *r, struct block *b)
 	char *p = (char *)b;
 
 	if (p < run_first(r) || p >= run_bump(r) || (size_t)(p - run_first(r)) % r->bs ||
-	    !blk_tag_ok(b) || !(blk_head(b) & B_FREE) || blk_size(b) != r->bs)
+	    !blk_tag_ok(b) || (blk_head(b) & B_FLAGS) != (B_RUN | B_FREE) || blk_size(b) != r->bs)
 		mm_fatal("malloc", blk_payload(b),
 			 "corrupted free block in a run (written after free?)");
 }
@@ -193,8 +209,7 @@ struct block *run_alloc(struct arena *a, unsigned cls, unsigned k, unsigned *n,
 		}
 		for (bump = run_bump(r); got < k && bump < r->end; got++, bump += r->bs) {
 			b = (struct block *)bump;
-			b->prev_size = (size_t)(bump - (char *)r);
-			blk_set(b, r->bs, B_RUN | B_CACHED);
+			blk_set_head_raw(b, run_head(r, b, (size_t)(bump - (char *)r)) | B_CACHED);
 			*link = b;
 			link = &b->next_free;
 		}
@@ -211,31 +226,35 @@ struct block *run_alloc(struct arena *a, unsigned cls, unsigned k, unsigned *n,
 	return head;
 }
 
-/* The run b belongs to, after checking that it is one of its blocks. */
+/*
+ * The run b belongs to, after checking that it is one of its blocks and
+ * that the head after it is whole (the end tag of b; past a run's last
+ * block lies the heap's, run_check_end).
+ */
 static struct run *run_of(const char *fn, struct segment *s, struct block *b)
 {
-	size_t off = b->prev_size;
+	size_t h = blk_head(b), off = head_run_off(h);
 	struct block *next;
 	struct run *r;
 	char *bump;
 
 	/* Range first: no pointer is formed outside the segment's blocks. */
-	if ((char *)b < (char *)blk_payload(seg_first(s)) + RUN_HDR ||
+	if (!head_is_run_block(h) || (char *)b < (char *)blk_payload(seg_first(s)) + RUN_HDR ||
 	    off < RUN_HDR || off % MM_ALIGN || off > RUN_MAX_OFF ||
 	    off > (size_t)((char *)b - (char *)blk_payload(seg_first(s))))
 		goto bad;
 	r = (struct run *)((char *)b - off);
 	bump = run_bump(r);
-	if (r->magic != run_magic(r) || blk_size(b) != r->bs || (char *)b >= bump)
+	if (r->magic != run_magic(r) || head_size(h) != r->bs || (char *)b >= bump)
 		goto bad;
 	/* A block start: (off - RUN_HDR) a multiple of bs. */
 	if ((((uint64_t)(off - RUN_HDR) * r->recip) >> 32) * r->bs != off - RUN_HDR)
 		goto bad;
-	/* The block after it must still point back to the run: its end tag. */
 	next = (struct block *)((char *)b + r->bs);
-	if ((char *)next < bump && next->prev_size != off + r->bs)
+	if ((char *)next < bump &&
+	    (blk_head(next) & ~(B_FREE | B_CACHED)) != run_head(r, next, off + r->bs))
 		mm_fatal(fn, blk_payload(b),
-			 "corrupted boundary tag: the block after it no longer points to its run (overflow past the block?)");
+			 "corrupted boundary tag: the head of the block after it is damaged (overflow past the block?)");
 	return r;
 bad:
 	mm_fatal(fn, blk_payload(b),
@@ -292,9 +311,7 @@ static int run_walk(struct run *r, size_t *nfree, size_t *nout, size_t *user)
 		struct block *b = (struct block *)p;
 		size_t h = blk_head(b);
 
-		if (!blk_tag_ok(b) || blk_size(b) != r->bs ||
-		    b->prev_size != (size_t)(p - (char *)r) ||
-		    (h & B_FLAGS & ~(B_RUN | B_FREE | B_CACHED)) || !(h & B_RUN) ||
+		if ((h & ~(B_FREE | B_CACHED)) != run_head(r, b, (size_t)(p - (char *)r)) ||
 		    ((h & B_FREE) && (h & B_CACHED)))
 			return MYMEM_E_CORRUPT;
 		if (h & B_FREE) {
@@ -302,7 +319,7 @@ static int run_walk(struct run *r, size_t *nfree, size_t *nout, size_t *user)
 		} else {
 			(*nout)++;
 			if (!(h & B_CACHED))
-				*user += r->bs - MM_HDR;
+				*user += r->bs - RUN_OVER;
 		}
 	}
 	return MYMEM_OK;
@@ -317,7 +334,7 @@ static bool run_record_ok(struct block *c)
 	return r->magic == run_magic(r) && r->cls < TC_BINS && tc_bin_has_runs(r->cls) &&
 	       r->bs == tc_bin_size(r->cls) &&
 	       r->recip == (uint32_t)(UINT32_MAX / r->bs + 1) &&
-	       r->end >= run_first(r) && r->end <= (char *)c + blk_size(c) &&
+	       r->end >= run_first(r) && r->end + RUN_OVER <= (char *)c + blk_size(c) &&
 	       (size_t)(r->end - run_first(r)) % r->bs == 0 &&
 	       bump >= run_first(r) && bump <= r->end && (size_t)(bump - run_first(r)) % r->bs == 0;
 }

@@ -76,8 +76,8 @@ static void tc_counters(struct tcache *tc, struct counters *out)
 
 		ac += na;
 		fc += nf;
-		ab += na * (tc_bin_size(i) - MM_HDR);
-		fb += nf * (tc_bin_size(i) - MM_HDR);
+		ab += na * tc_bin_usable(i);
+		fb += nf * tc_bin_usable(i);
 	}
 	atomic_store_explicit(&out->alloc_count, ac, memory_order_relaxed);
 	atomic_store_explicit(&out->free_count, fc, memory_order_relaxed);
@@ -227,7 +227,7 @@ static void *tc_take_chain(struct tcache *tc, unsigned i, struct block *first,
 	OWNER_ADD(tc->refilled[i], k - 1);
 	__atomic_store_n(&tc->count[i], tc->count[i] + k - 1, __ATOMIC_RELAXED);
 	ctr_add(&tc->ctr.alloc_count, 1);
-	ctr_add(&tc->ctr.alloc_bytes, blk_size(first) - MM_HDR);
+	ctr_add(&tc->ctr.alloc_bytes, blk_usable(first));
 	return blk_payload(first);
 }
 
@@ -281,10 +281,10 @@ void *tc_malloc_slow(size_t n)
 
 	/* Medium sizes only below the mmap threshold, which a program may
 	 * have set lower (mallopt, MYMEM_MMAP_THRESHOLD). */
-	if (n > MED_MAX_BS - MM_HDR || (n > TC_MAX_REQ && n >= mm_mmap_threshold()) ||
+	if (n > MED_MAX_REQ || (n > TC_MAX_REQ && n >= mm_mmap_threshold()) ||
 	    atomic_load_explicit(&mm_init_state, memory_order_acquire) != 2)
 		return NULL;
-	i = tc_bin_of(mm_block_size(n));
+	i = tc_bin_of_req(n);
 	if (MM_UNLIKELY(t_state == TC_INIT) && t_reserve && n <= TC_RESERVE) {
 		p = t_reserve;
 		t_reserve = NULL;

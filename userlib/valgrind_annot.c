@@ -62,8 +62,9 @@ static size_t usable_of(void *p, size_t *tail)
 		u = s->huge_usable;
 		*tail = 0;
 	} else {
-		u = blk_size(blk_of(p)) - MM_HDR;
-		*tail = MM_HDR;
+		/* the header in front of p: 16 bytes, 8 for a run's block */
+		u = blk_usable(blk_of(p));
+		*tail = head_size(blk_head(blk_of(p))) - u;
 	}
 	VALGRIND_ENABLE_ERROR_REPORTING;
 	return u;
@@ -74,7 +75,7 @@ static void redzones(void *p, size_t n)
 {
 	size_t tail, u = usable_of(p, &tail);
 
-	VALGRIND_MAKE_MEM_NOACCESS((char *)p - MM_HDR, MM_HDR);
+	VALGRIND_MAKE_MEM_NOACCESS((char *)p - (tail ? tail : MM_HDR), tail ? tail : MM_HDR);
 	VALGRIND_MAKE_MEM_NOACCESS((char *)p + n, u - n + tail);
 }
 

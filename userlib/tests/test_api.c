@@ -455,23 +455,28 @@ TEST(large_blocks_get_own_mapping)
 #define NDUMP 8192
 static struct dump_block dumped[NDUMP];
 
-/* Small and medium requests come from runs of their class size. */
+/*
+ * Small and medium requests come from runs of their class size.  A run's
+ * block has an 8-byte header (a block of the free lists a 16-byte one), so
+ * n bytes take the class that holds n + 8.
+ */
 TEST(small_and_medium_blocks_come_from_runs_of_their_class)
 {
-	const size_t sizes[] = { 1, 24, 100, 496, 1000, 1100, 3000, 9000, 16368 };
-	const size_t class[] = { 32, 48, 128, 512, 1024, 1152, 3072, 9216, 16384 };
-	void *p[9];
+	const size_t sizes[] = { 1, 24, 25, 100, 504, 1000, 1100, 3000, 9000, 16376 };
+	const size_t class[] = { 32, 32, 48, 112, 512, 1024, 1152, 3072, 9216, 16384 };
+	enum { N = sizeof(sizes) / sizeof(sizes[0]) };
+	void *p[N];
 	int n;
 
-	for (int i = 0; i < 9; i++) {
+	for (int i = 0; i < N; i++) {
 		p[i] = malloc(sizes[i]);
 		ASSERT_NE(NULL, p[i]);
-		ASSERT_EQ(class[i] - 16, malloc_usable_size(p[i]));
+		ASSERT_EQ(class[i] - 8, malloc_usable_size(p[i]));
 	}
 	n = read_dump(dumped, NDUMP);
 	ASSERT_GT(n, 0);
 	ASSERT_LE(n, NDUMP);
-	for (int i = 0; i < 9; i++) {
+	for (int i = 0; i < N; i++) {
 		const struct dump_block *r = dump_run_of(dumped, n, p[i]);
 
 		ASSERT_NE(NULL, r) TH_LOG("%zu bytes: not in a run", sizes[i]);
@@ -481,7 +486,64 @@ TEST(small_and_medium_blocks_come_from_runs_of_their_class)
 		/* a block boundary of the run: header + 64-byte run record + k blocks */
 		ASSERT_EQ(0, ((uintptr_t)p[i] - 16 - (r->addr + 16 + 64)) % class[i]);
 	}
-	for (int i = 0; i < 9; i++)
+	for (int i = 0; i < N; i++)
+		free(p[i]);
+	ASSERT_EQ(0, mymem_check());
+}
+
+/* 505 .. 976 bytes come from the free lists, with a 16-byte header. */
+TEST(sizes_between_the_small_runs_and_the_medium_ones_come_from_the_free_lists)
+{
+	const size_t sizes[] = { 505, 512, 513, 976 };
+	const size_t block[] = { 528, 528, 544, 992 };
+	enum { N = sizeof(sizes) / sizeof(sizes[0]) };
+	void *p[N];
+	int n;
+
+	for (int i = 0; i < N; i++) {
+		p[i] = malloc(sizes[i]);
+		ASSERT_NE(NULL, p[i]);
+		ASSERT_EQ(block[i] - 16, malloc_usable_size(p[i]));
+	}
+	n = read_dump(dumped, NDUMP);
+	ASSERT_GT(n, 0);
+	for (int i = 0; i < N; i++) {
+		ASSERT_EQ(NULL, dump_run_of(dumped, n, p[i])) TH_LOG("%zu bytes: in a run", sizes[i]);
+	}
+	for (int i = 0; i < N; i++)
+		free(p[i]);
+	ASSERT_EQ(0, mymem_check());
+}
+
+/*
+ * A block of the free lists with a run's class size (here from memalign)
+ * is not cached: a bin with runs promises n + 8 bytes, and such a block
+ * gives 8 fewer.  Freed, it goes back to the free lists; the mallocs of
+ * that size after it still get whole blocks of runs.
+ */
+TEST(a_free_list_block_of_a_run_size_never_serves_that_size)
+{
+	void *a[32], *p[64];
+	int n;
+
+	for (int i = 0; i < 32; i++) {
+		a[i] = memalign(64, 40);	/* a 64-byte block of the free lists */
+		ASSERT_NE(NULL, a[i]);
+		ASSERT_EQ(48, malloc_usable_size(a[i]));
+	}
+	for (int i = 0; i < 32; i++)
+		free(a[i]);
+	for (int i = 0; i < 64; i++) {
+		p[i] = malloc(56);		/* 56 + 8: the 64-byte class */
+		ASSERT_NE(NULL, p[i]);
+		ASSERT_EQ(56, malloc_usable_size(p[i]));
+		memset(p[i], 0x5a, 56);
+	}
+	ASSERT_EQ(0, mymem_check());
+	n = read_dump(dumped, NDUMP);
+	for (int i = 0; i < 64; i++)
+		ASSERT_NE(NULL, dump_run_of(dumped, n, p[i]));
+	for (int i = 0; i < 64; i++)
 		free(p[i]);
 	ASSERT_EQ(0, mymem_check());
 }
@@ -489,13 +551,13 @@ TEST(small_and_medium_blocks_come_from_runs_of_their_class)
 /* Every medium request rounds up to a class at most 1/16 above it. */
 TEST(medium_requests_round_up_by_at_most_a_sixteenth)
 {
-	for (size_t n = 977; n <= 16368; n += 7) {
+	for (size_t n = 977; n <= 16376; n += 7) {
 		void *p = malloc(n);
-		size_t u = malloc_usable_size(p), bs = (n + 16 + 15) / 16 * 16;
+		size_t u = malloc_usable_size(p), bs = (n + 8 + 15) / 16 * 16;
 
 		ASSERT_NE(NULL, p);
 		ASSERT_GE(u, n);
-		ASSERT_LE((u + 16) * 16, bs * 17) TH_LOG("%zu bytes: usable %zu", n, u);
+		ASSERT_LE((u + 8) * 16, bs * 17) TH_LOG("%zu bytes: usable %zu", n, u);
 		free(p);
 	}
 	ASSERT_EQ(0, mymem_check());
@@ -506,14 +568,14 @@ TEST(realloc_of_a_run_block_stays_within_its_class)
 {
 	char *p = malloc(100), *q, *r;
 
-	ASSERT_EQ(112, malloc_usable_size(p));
+	ASSERT_EQ(104, malloc_usable_size(p));	/* a 112-byte block */
 	fill_pattern(p, 100, 5);
-	ASSERT_EQ(p, realloc(p, 112));		/* still fits */
+	ASSERT_EQ(p, realloc(p, 104));		/* still fits */
 	ASSERT_EQ(p, realloc(p, 60));		/* not worth a move */
 	ASSERT_EQ(60, check_pattern(p, 60, 5));
 	q = realloc(p, 40);			/* below half: a smaller class */
 	ASSERT_NE(p, q);
-	ASSERT_EQ(64 - 16, malloc_usable_size(q));	/* 40 + 16 rounds up to 64 */
+	ASSERT_EQ(48 - 8, malloc_usable_size(q));	/* 40 + 8 rounds up to 48 */
 	ASSERT_EQ(40, check_pattern(q, 40, 5));
 	r = realloc(q, 400);
 	ASSERT_NE(q, r);
@@ -654,7 +716,7 @@ TEST(dump_lists_every_block_in_address_order)
 {
 	char *a = malloc(HEAP_REQ), *b = malloc(HEAP_REQ + 1000), *c = malloc(HEAP_REQ);
 	char *big = malloc(4 * MiB);
-	char *small = malloc(100);	/* a block of a run of 128-byte blocks */
+	char *small = malloc(100);	/* a block of a run of 112-byte blocks */
 	static struct dumped blk[1 << 16];
 	unsigned long seg = 0, prev_seg = 0, next_addr = 0, seg_end = 0;
 	size_t committed = 0, nblk = 0, nseg = 0;
@@ -717,10 +779,11 @@ TEST(dump_lists_every_block_in_address_order)
 						    &out, &cap, &bs)) TH_LOG("line: %s", line);
 				ASSERT_LE(out, cap);
 				ASSERT_GT(cap, 0);
-				ASSERT_LE(cap * bs + 64 + 16, size);
+				/* header, record, blocks, the last block's tail */
+				ASSERT_LE(16 + 64 + cap * bs + 8, size);
 				if ((unsigned long)small - 16 > addr &&
 				    (unsigned long)small - 16 < addr + size) {
-					ASSERT_EQ(128, bs);
+					ASSERT_EQ(112, bs);
 					ASSERT_GE(out, 1);
 					small_seen = true;
 				}

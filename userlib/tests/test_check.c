@@ -315,7 +315,7 @@ static struct block *run_setup(void)
 
 static size_t *run_record(struct block *b)
 {
-	return (size_t *)((char *)b - b->prev_size);	/* its magic word first */
+	return (size_t *)((char *)b - head_run_off(blk_head(b)));	/* its magic word first */
 }
 
 static void run_magic_broken(struct scenario *sc)
@@ -337,12 +337,14 @@ static void run_offset_skewed(struct scenario *sc)
 	struct block *b = run_setup();
 
 	sc->saved_ptr = b;
-	b->prev_size += 16;
+	blk_set_head_raw(b, blk_head(b) + ((size_t)16 << RUN_OFF_SHIFT));
 }
 
 static void run_offset_restored(struct scenario *sc)
 {
-	((struct block *)sc->saved_ptr)->prev_size -= 16;
+	struct block *b = sc->saved_ptr;
+
+	blk_set_head_raw(b, blk_head(b) - ((size_t)16 << RUN_OFF_SHIFT));
 }
 
 /* A free block of a run that no longer says so: counted as out. */

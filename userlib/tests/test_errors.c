@@ -127,7 +127,7 @@ static void remote_block_overflowed(struct misuse *m)
 
 	announce(m, p);
 	(void)q;
-	memset(p + malloc_usable_size(p), 0, 8);	/* q's prev_size: p's end tag */
+	memset(p + malloc_usable_size(p), 0, 8);	/* q's head: p's end tag */
 	pthread_create(&t, NULL, free_it, p);
 	pthread_join(t, NULL);
 	mymem_check();			/* drains the remote list */
@@ -208,7 +208,7 @@ static void overflow_detected_on_own_free(struct misuse *m)
 
 	announce(m, p);
 	(void)q;
-	memset(p + malloc_usable_size(p), 0, 8);	/* q's prev_size: p's end tag */
+	memset(p + malloc_usable_size(p), 0, 8);	/* q's head (a run's block): p's end tag */
 	free(p);
 }
 
@@ -220,7 +220,7 @@ static void overflow_of_cached_block(struct misuse *m)
 
 	announce(m, p);
 	(void)q;
-	memset(p + malloc_usable_size(p), 0, 8);	/* q's prev_size: p's end tag */
+	memset(p + malloc_usable_size(p), 0, 8);	/* q's head (a run's block): p's end tag */
 	free(p);
 	mymem_trim();
 	fprintf(stderr, "overflow not caught\n");
@@ -275,12 +275,16 @@ static void run_record_pointer(struct misuse *m)
 }
 
 /* The distance back to the run, in the block's header, overwritten. */
+/* The offset bits of a run block's head changed, its tag left whole. */
 static void run_offset_smashed(struct misuse *m)
 {
 	char *p = malloc(3000);
+	uint64_t h;
 
 	announce(m, p);
-	memset(p - 16, SMASH, 8);
+	memcpy(&h, p - 8, sizeof(h));
+	h ^= (uint64_t)SMASH << 24;
+	memcpy(p - 8, &h, sizeof(h));
 	free(p);
 }
 
@@ -288,7 +292,7 @@ static void run_offset_smashed(struct misuse *m)
 static void run_last_block_overflowed(struct misuse *m)
 {
 	static struct dump_block blk[4096];
-	char *p[40], *last = NULL;
+	char *p[40], *last = NULL, *next = NULL;
 	int n;
 
 	for (int i = 0; i < 40; i++)
@@ -297,15 +301,18 @@ static void run_last_block_overflowed(struct misuse *m)
 	for (int i = 0; i < 40 && n > 0 && !last; i++) {
 		const struct dump_block *r = dump_run_of(blk, n < 4096 ? n : 4096, p[i]);
 
-		if (r && (uintptr_t)p[i] - 16 == r->addr + 16 + 64 + (r->run_capacity - 1) * 496)
+		if (r && (uintptr_t)p[i] - 16 == r->addr + 16 + 64 + (r->run_capacity - 1) * 496) {
 			last = p[i];
+			next = (char *)(uintptr_t)(r->addr + r->size);	/* the next heap block */
+		}
 	}
 	if (!last) {
 		fprintf(stderr, "setup: no last block\n");
 		return;
 	}
 	announce(m, last);
-	memset(last + malloc_usable_size(last), 0, 8);	/* the next block's prev_size */
+	/* through the run's tail to the next heap block's prev_size */
+	memset(last + malloc_usable_size(last), 0, (size_t)(next + 8 - (last + malloc_usable_size(last))));
 	free(last);
 	mymem_trim();		/* the cache gives it back to its run */
 	fprintf(stderr, "overflow not caught\n");
