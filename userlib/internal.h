@@ -221,7 +221,8 @@ static inline void blk_set(struct block *b, size_t size, size_t flags)
 	blk_set_head_raw(b, mm_tag(b) | size | flags);
 }
 
-static inline size_t blk_size(const struct block *b) { return head_size(blk_head(b)); }
+/* The size of a block of the heap (head_size() for any block). */
+static inline size_t blk_size(const struct block *b) { return blk_head(b) & B_SIZE_MASK; }
 static inline size_t blk_usable(const struct block *b) { return head_usable(blk_head(b)); }
 static inline bool blk_is_free(const struct block *b) { return blk_head(b) & B_FREE; }
 static inline bool blk_tag_ok(const struct block *b)

@@ -181,7 +181,8 @@ static void run_check_free(struct run *r, struct block *b)
 	char *p = (char *)b;
 
 	if (p < run_first(r) || p >= run_bump(r) || (size_t)(p - run_first(r)) % r->bs ||
-	    !blk_tag_ok(b) || (blk_head(b) & B_FLAGS) != (B_RUN | B_FREE) || blk_size(b) != r->bs)
+	    !blk_tag_ok(b) || (blk_head(b) & B_FLAGS) != (B_RUN | B_FREE) ||
+	    head_size(blk_head(b)) != r->bs)
 		mm_fatal("malloc", blk_payload(b),
 			 "corrupted free block in a run (written after free?)");
 }
@@ -229,7 +230,8 @@ struct block *run_alloc(struct arena *a, unsigned cls, unsigned k, unsigned *n,
 /*
  * The run b belongs to, after checking that it is one of its blocks and
  * that the head after it is whole (the end tag of b; past a run's last
- * block lies the heap's, run_check_end).
+ * block lies the heap's, run_check_end).  The caller has checked b's tag
+ * and that its flags mark a block of a run (head_is_run_block).
  */
 static struct run *run_of(const char *fn, struct segment *s, struct block *b)
 {
@@ -239,20 +241,24 @@ static struct run *run_of(const char *fn, struct segment *s, struct block *b)
 	char *bump;
 
 	/* Range first: no pointer is formed outside the segment's blocks. */
-	if (!head_is_run_block(h) || (char *)b < (char *)blk_payload(seg_first(s)) + RUN_HDR ||
+	if ((char *)b < (char *)blk_payload(seg_first(s)) + RUN_HDR ||
 	    off < RUN_HDR || off % MM_ALIGN || off > RUN_MAX_OFF ||
 	    off > (size_t)((char *)b - (char *)blk_payload(seg_first(s))))
 		goto bad;
 	r = (struct run *)((char *)b - off);
 	bump = run_bump(r);
-	if (r->magic != run_magic(r) || head_size(h) != r->bs || (char *)b >= bump)
+	if (r->magic != run_magic(r) || (h & RUN_BS_MASK) != r->bs || (char *)b >= bump)
 		goto bad;
 	/* A block start: (off - RUN_HDR) a multiple of bs. */
 	if ((((uint64_t)(off - RUN_HDR) * r->recip) >> 32) * r->bs != off - RUN_HDR)
 		goto bad;
+	/* The head after it is b's with bs more offset, but for its tag
+	 * (checked when that block is freed; here it would cost a multiply)
+	 * and flags: an overflow reaches the low bytes first. */
 	next = (struct block *)((char *)b + r->bs);
 	if ((char *)next < bump &&
-	    (blk_head(next) & ~(B_FREE | B_CACHED)) != run_head(r, next, off + r->bs))
+	    ((blk_head(next) ^ (h + ((size_t)r->bs << RUN_OFF_SHIFT))) &
+	     ~(B_TAG_MASK | B_FREE | B_CACHED)))
 		mm_fatal(fn, blk_payload(b),
 			 "corrupted boundary tag: the head of the block after it is damaged (overflow past the block?)");
 	return r;
