@@ -4,9 +4,11 @@
  * libmymem.  Nothing here is exported.
  *
  * The one idea: memory comes from the page source in *segments*; a heap
- * segment is a run of *blocks*, each with a 16-byte header in front of
+ * segment is a row of *blocks*, each with a 16-byte header in front of
  * its payload and each of whose sizes is repeated at its end (in the
- * prev_size field of the following header): the boundary tags.  A heap
+ * prev_size field of the following header): the boundary tags.  (A run,
+ * run.c, is one such block cut into blocks of one size with 8-byte
+ * headers.)  A heap
  * segment ends with a size-0 sentinel header.  Free blocks sit on the free
  * lists of the segment's *arena*; no two free blocks are ever neighbours.
  *
@@ -449,10 +451,10 @@ MM_HIDDEN size_t heap_trim_arena(struct arena *a);
 
 /*
  * Blocks of the size classes tc_bin_has_runs() names come from runs: a
- * heap block (flagged B_RUN) cut into blocks of one size, each with the
- * usual header, whose prev_size holds the distance back to the run.  They
- * go back to their run, not into the free lists: no coalescing, no
- * free-list search, for the sizes programs allocate most.
+ * heap block (flagged B_RUN_HEAP) cut into blocks of one size, each with
+ * an 8-byte header whose head word holds the distance back to the run (see
+ * blocks).  They go back to their run, not into the free lists: no
+ * coalescing, no free-list search, for the sizes programs allocate most.
  */
 
 /* Up to k blocks of bin cls (B_CACHED, chained through next_free in
