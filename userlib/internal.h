@@ -194,17 +194,24 @@ struct block {
 
 extern MM_HIDDEN uint64_t mm_cookie;
 
-/* The tag sits in the top 8 bits of this; the rest is noise.  Its lowest
- * bit is always set, so a zeroed header (a merged block, calloc'ed bytes)
- * never carries a valid tag. */
-static inline size_t mm_tag_raw(const void *b)
+/*
+ * The tag of a head word h at address b sits in the top 8 bits of this;
+ * the rest is noise.  Its lowest bit is always set, so a zeroed header (a
+ * merged block, calloc'ed bytes) never carries a valid tag.  It covers the
+ * low size bits of h too: a run's block has no prev_size in front of its
+ * head, so an overflow of the block before by a byte or two lands in
+ * exactly those bits, and free() must not then file the block by a
+ * changed size.
+ */
+#define B_TAG_MIX	((size_t)0xfff0)
+static inline size_t mm_tag_raw(const void *b, size_t h)
 {
-	return (size_t)(((uint64_t)(uintptr_t)b ^ mm_cookie) * 0x9E3779B97F4A7C15ull) |
-	       ((size_t)1 << 56);
+	return (size_t)(((uint64_t)(uintptr_t)b ^ mm_cookie ^ (h & B_TAG_MIX)) *
+			0x9E3779B97F4A7C15ull) | ((size_t)1 << 56);
 }
-static inline size_t mm_tag(const void *b)
+static inline size_t mm_tag(const void *b, size_t h)
 {
-	return mm_tag_raw(b) & B_TAG_MASK;
+	return mm_tag_raw(b, h) & B_TAG_MASK;
 }
 _Static_assert(B_TAG_MASK == ~(size_t)0 << 56, "tag: the top 8 bits");
 
@@ -220,7 +227,7 @@ static inline void blk_set_head_raw(struct block *b, size_t h)
 
 static inline void blk_set(struct block *b, size_t size, size_t flags)
 {
-	blk_set_head_raw(b, mm_tag(b) | size | flags);
+	blk_set_head_raw(b, mm_tag(b, size) | size | flags);
 }
 
 /* The size of a block of the heap (head_size() for any block). */
@@ -229,7 +236,9 @@ static inline size_t blk_usable(const struct block *b) { return head_usable(blk_
 static inline bool blk_is_free(const struct block *b) { return blk_head(b) & B_FREE; }
 static inline bool blk_tag_ok(const struct block *b)
 {
-	return (blk_head(b) & B_TAG_MASK) == mm_tag(b);
+	size_t h = blk_head(b);
+
+	return (h & B_TAG_MASK) == mm_tag(b, h);
 }
 static inline struct block *blk_next(const struct block *b)
 {

@@ -263,7 +263,7 @@ API void free(void *p)
 	b = blk_of(p);
 	h = blk_head(b);
 	/* Tag of this address, no flag but B_RUN (free, cached, huge) set. */
-	if (MM_UNLIKELY(((h ^ mm_tag_raw(b)) >> 56) | (h & (B_FLAGS & ~B_RUN)) ||
+	if (MM_UNLIKELY(((h ^ mm_tag_raw(b, h)) >> 56) | (h & (B_FLAGS & ~B_RUN)) ||
 			mm_policy() != MYMEM_POLICY_FAST))
 		goto slow;
 	/* The rest of a block's checks (its run, or the boundary tag at its

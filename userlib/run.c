@@ -52,7 +52,7 @@ _Static_assert(offsetof(struct run, bs) == 48, "tests/test_check.c: RUN_BS_OFFSE
 
 static inline size_t run_magic(const struct run *r)
 {
-	return RUN_MAGIC ^ mm_tag_raw(r);
+	return RUN_MAGIC ^ mm_tag_raw(r, 0);
 }
 
 static inline char *run_first(struct run *r) { return (char *)r + RUN_HDR; }
@@ -63,7 +63,23 @@ static inline char *run_first(struct run *r) { return (char *)r + RUN_HDR; }
  */
 static inline size_t run_head(struct run *r, struct block *b, size_t off)
 {
-	return mm_tag(b) | off << RUN_OFF_SHIFT | r->bs | B_RUN;
+	return mm_tag(b, r->bs) | off << RUN_OFF_SHIFT | r->bs | B_RUN;
+}
+
+/*
+ * The word after the last block's tail: blocks end 8 bytes into a 16-byte
+ * step, so the heap block holding the run always has 8 bytes to spare
+ * there.  It holds a value only the run knows, so an overflow past the
+ * last block by as little as a byte is caught (run_check_end).
+ */
+static inline size_t *run_canary(struct run *r)
+{
+	return (size_t *)(r->end + RUN_OVER);
+}
+
+static inline size_t run_canary_value(const struct run *r)
+{
+	return ~run_magic(r);
 }
 
 static inline size_t run_capacity(struct run *r)
@@ -84,7 +100,7 @@ static inline char *run_bump(struct run *r)
  * heap block is that many blocks, its header and the last block's tail.
  */
 #define RUN_MIN_MED	4u
-#define RUN_TAIL	((size_t)MM_ALIGN)	/* RUN_OVER, rounded up */
+#define RUN_TAIL	((size_t)MM_ALIGN)	/* RUN_OVER and the canary (run_canary) */
 static inline size_t run_blocks(size_t bs)
 {
 	size_t over = MM_HDR + RUN_HDR + RUN_TAIL;
@@ -140,6 +156,7 @@ static struct run *run_new(struct arena *a, unsigned cls)
 	r->used = 0;
 	r->cls = (uint16_t)cls;
 	r->end = run_first(r) + (blk_size(c) - MM_HDR - RUN_HDR - RUN_OVER) / bs * bs;
+	*run_canary(r) = run_canary_value(r);
 	__atomic_store_n(&r->bump, run_first(r), __ATOMIC_RELAXED);
 	run_link(a, r);
 	a->run_free_blocks += run_capacity(r);
@@ -148,17 +165,18 @@ static struct run *run_new(struct arena *a, unsigned cls)
 }
 
 /*
- * The run's heap block ends a few bytes after its last block: an overflow
- * past that block hits the next heap block's boundary tag, which must
- * still hold the run block's size (lock held).
+ * An overflow past the run's last block hits its canary first, then the
+ * next heap block's boundary tag, which must still hold the run block's
+ * size (lock held).
  */
 static void run_check_end(const char *fn, struct run *r, struct block *b)
 {
 	struct block *c = blk_of(r), *n = blk_next(c);
 
-	if (n->prev_size != blk_size(c) || !blk_tag_ok(n))
+	if (*run_canary(r) != run_canary_value(r) || n->prev_size != blk_size(c) ||
+	    !blk_tag_ok(n))
 		mm_fatal(fn, blk_payload(b),
-			 "corrupted boundary tag: the heap block after its run disagrees (overflow past the block?)");
+			 "corrupted boundary tag: the bytes after its run's last block were overwritten (overflow past the block?)");
 }
 
 static void run_release(struct arena *a, struct segment *s, struct run *r)
@@ -340,8 +358,9 @@ static bool run_record_ok(struct block *c)
 	return r->magic == run_magic(r) && r->cls < TC_BINS && tc_bin_has_runs(r->cls) &&
 	       r->bs == tc_bin_size(r->cls) &&
 	       r->recip == (uint32_t)(UINT32_MAX / r->bs + 1) &&
-	       r->end >= run_first(r) && r->end + RUN_OVER <= (char *)c + blk_size(c) &&
+	       r->end >= run_first(r) && r->end + RUN_TAIL <= (char *)c + blk_size(c) &&
 	       (size_t)(r->end - run_first(r)) % r->bs == 0 &&
+	       *run_canary(r) == run_canary_value(r) &&
 	       bump >= run_first(r) && bump <= r->end && (size_t)(bump - run_first(r)) % r->bs == 0;
 }
 

@@ -288,11 +288,23 @@ static void run_offset_smashed(struct misuse *m)
 	free(p);
 }
 
+/* Change the byte at p the way an overflow would (through memcpy, which
+ * the UBSan build does not bounds-check: the write is out of bounds on
+ * purpose). */
+static void flip_byte(char *p, unsigned char bits)
+{
+	unsigned char c;
+
+	memcpy(&c, p, 1);
+	c ^= bits;
+	memcpy(p, &c, 1);
+}
+
 /* The last block of a run: past it lies the next heap block's header. */
 static void run_last_block_overflowed(struct misuse *m)
 {
 	static struct dump_block blk[4096];
-	char *p[40], *last = NULL, *next = NULL;
+	char *p[40], *last = NULL;
 	int n;
 
 	for (int i = 0; i < 40; i++)
@@ -301,7 +313,34 @@ static void run_last_block_overflowed(struct misuse *m)
 	for (int i = 0; i < 40 && n > 0 && !last; i++) {
 		const struct dump_block *r = dump_run_of(blk, n < 4096 ? n : 4096, p[i]);
 
-		if (r && (uintptr_t)p[i] - 16 == r->addr + 16 + 64 + (r->run_capacity - 1) * 496) {
+		if (r && (uintptr_t)p[i] - 16 == r->addr + 16 + 64 + (r->run_capacity - 1) * 496)
+			last = p[i];
+	}
+	if (!last) {
+		fprintf(stderr, "setup: no last block\n");
+		return;
+	}
+	announce(m, last);
+	flip_byte(last + malloc_usable_size(last), 0x5a);	/* one byte past it: the run's canary */
+	free(last);
+	mymem_trim();		/* the cache gives it back to its run */
+	fprintf(stderr, "overflow not caught\n");
+}
+
+/* The same, from the run's last block straight on to the next heap block. */
+static void run_last_block_overflowed_far(struct misuse *m)
+{
+	static struct dump_block blk[4096];
+	char *p[40], *last = NULL, *next = NULL;
+	int n;
+
+	for (int i = 0; i < 40; i++)
+		p[i] = malloc(300);	/* 320-byte blocks: a class nothing else uses */
+	n = read_dump(blk, 4096);
+	for (int i = 0; i < 40 && n > 0 && !last; i++) {
+		const struct dump_block *r = dump_run_of(blk, n < 4096 ? n : 4096, p[i]);
+
+		if (r && (uintptr_t)p[i] - 16 == r->addr + 16 + 64 + (r->run_capacity - 1) * 320) {
 			last = p[i];
 			next = (char *)(uintptr_t)(r->addr + r->size);	/* the next heap block */
 		}
@@ -311,10 +350,26 @@ static void run_last_block_overflowed(struct misuse *m)
 		return;
 	}
 	announce(m, last);
-	/* through the run's tail to the next heap block's prev_size */
+	/* the canary, any slack, and the next heap block's prev_size */
 	memset(last + malloc_usable_size(last), 0, (size_t)(next + 8 - (last + malloc_usable_size(last))));
 	free(last);
-	mymem_trim();		/* the cache gives it back to its run */
+	mymem_trim();
+	fprintf(stderr, "overflow not caught\n");
+}
+
+/* One byte past a run's block: the low byte of the next block's head (its
+ * size).  free() of that block must not file it by the changed size. */
+static void run_block_overflowed_by_one_byte(struct misuse *m)
+{
+	char *p = malloc(200), *q = malloc(200);	/* 208-byte blocks: a class nothing else uses */
+
+	if (q != p + 208) {
+		fprintf(stderr, "setup: blocks not adjacent\n");
+		return;
+	}
+	announce(m, q);
+	flip_byte(p + malloc_usable_size(p), 0x80);	/* q's size: 208 -> 80 */
+	free(q);
 	fprintf(stderr, "overflow not caught\n");
 }
 
@@ -365,6 +420,8 @@ TEST(double_free_of_a_block_back_in_its_run) { expect_abort(_metadata, run_block
 TEST(free_of_a_runs_own_record) { expect_abort(_metadata, run_record_pointer, "invalid pointer"); }
 TEST(smashed_run_offset_caught) { expect_abort(_metadata, run_offset_smashed, "corrupted"); }
 TEST(overflow_past_a_runs_last_block_caught) { expect_abort(_metadata, run_last_block_overflowed, "boundary tag"); }
+TEST(long_overflow_past_a_runs_last_block_caught) { expect_abort(_metadata, run_last_block_overflowed_far, "boundary tag"); }
+TEST(one_byte_overflow_into_the_next_run_block_caught) { expect_abort(_metadata, run_block_overflowed_by_one_byte, "corrupted block header"); }
 TEST(run_free_list_link_overwritten_caught) { expect_abort(_metadata, run_free_link_overwritten, "written after free"); }
 
 /* mymem_check() sees damage that no free() has tripped over yet. */
