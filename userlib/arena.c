@@ -87,11 +87,10 @@ void arena_drain_remote(struct arena *a)
 		return;
 	b = atomic_exchange_explicit(&a->remote.head, NULL, memory_order_acquire);
 	while (b) {
-		struct block *next = b->next_free;
+		unsigned k;
 
-		heap_take_back(a, seg_lookup(b), b);
-		b = next;
-		n++;
+		b = heap_take_back(a, seg_lookup(b), b, &k);
+		n += (int)k;
 	}
 	atomic_fetch_sub_explicit(&a->remote.count, n, memory_order_relaxed);
 }

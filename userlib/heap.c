@@ -264,20 +264,25 @@ void heap_free(struct arena *a, struct segment *s, struct block *b)
  * A block freed earlier but kept out of the heap (B_CACHED: in a thread
  * cache or on an arena's remote list) goes back (lock held).  free() did
  * not check the tags it checks here: the size at the block's end (an
- * overflow past the block) and the left neighbour's.
+ * overflow past the block) and the left neighbour's.  b heads a chain
+ * linked through next_free: a block of a run takes the blocks of the same
+ * run after it along (run_take_back).  Returns the first block not taken;
+ * *n gets how many were.
  */
-void heap_take_back(struct arena *a, struct segment *s, struct block *b)
+struct block *heap_take_back(struct arena *a, struct segment *s, struct block *b, unsigned *n)
 {
-	if (head_is_run_block(blk_head(b))) {
-		run_take_back(a, s, b);
-		return;
-	}
+	struct block *next = b->next_free;
+
+	if (head_is_run_block(blk_head(b)))
+		return run_take_back(a, s, b, n);
 	if (MM_UNLIKELY(blk_next(b)->prev_size != blk_size(b)))
 		mm_fatal("free", blk_payload(b),
 			 "corrupted boundary tag: the size at the block's end disagrees (overflow past the block?)");
 	mm_validate_prev("free", s, b);
 	blk_set_head_raw(b, blk_head(b) & ~B_CACHED);
 	heap_free(a, s, b);
+	*n = 1;
+	return next;
 }
 
 bool heap_resize(struct arena *a, struct segment *s, struct block *b, size_t bs)

@@ -451,7 +451,10 @@ MM_HIDDEN struct block *heap_alloc(struct arena *a, size_t bs, size_t align, siz
 MM_HIDDEN struct block *heap_alloc_run(struct arena *a, size_t bs, unsigned k, unsigned *n);
 /* Free an in-use block of segment s (arena locked); coalesces at once. */
 MM_HIDDEN void heap_free(struct arena *a, struct segment *s, struct block *b);
-MM_HIDDEN void heap_take_back(struct arena *a, struct segment *s, struct block *b);
+/* Blocks of a chain (B_CACHED, linked through next_free) back into the heap
+ * from b on (arena locked): returns the first not taken, *n how many were. */
+MM_HIDDEN struct block *heap_take_back(struct arena *a, struct segment *s, struct block *b,
+				       unsigned *n);
 /* Resize in place to block-size bs; false if that is impossible. */
 MM_HIDDEN bool heap_resize(struct arena *a, struct segment *s, struct block *b, size_t bs);
 MM_HIDDEN size_t heap_trim_arena(struct arena *a);
@@ -470,8 +473,11 @@ MM_HIDDEN size_t heap_trim_arena(struct arena *a);
  * address order; *tail gets the last), *n how many: 0 when out of memory. */
 MM_HIDDEN struct block *run_alloc(struct arena *a, unsigned cls, unsigned k, unsigned *n,
 				  struct block **tail);
-/* A block of a run back into its run (arena locked; checked first). */
-MM_HIDDEN void run_take_back(struct arena *a, struct segment *s, struct block *b);
+/* A block of a run back into its run, and the blocks of the same run that
+ * follow it in its chain (arena locked; each checked first): returns the
+ * first block not taken, *n how many were. */
+MM_HIDDEN struct block *run_take_back(struct arena *a, struct segment *s, struct block *b,
+				      unsigned *n);
 /* Check that b is a block some run handed out (aborts otherwise). */
 MM_HIDDEN void run_validate(const char *fn, struct segment *s, struct block *b);
 /* Give the heap every run with no block out (arena locked). */

@@ -188,7 +188,10 @@ static void free_block(void *p)
 
 		arena_lock(a);
 		if (head_is_run_block(h)) {
-			run_take_back(a, s, b);
+			unsigned n;
+
+			b->next_free = NULL;	/* a chain of one */
+			run_take_back(a, s, b, &n);
 		} else {
 			mm_validate_prev("free", s, b);
 			heap_free(a, s, b);

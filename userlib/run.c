@@ -94,6 +94,13 @@ static inline char *run_bump(struct run *r)
 	return __atomic_load_n(&r->bump, __ATOMIC_ACQUIRE);
 }
 
+/* A block of r starts off bytes after it: (off - RUN_HDR) a multiple of
+ * bs, without a division (off >= RUN_HDR, at most RUN_MAX_OFF). */
+static inline bool run_block_start(const struct run *r, size_t off)
+{
+	return (((uint64_t)(off - RUN_HDR) * r->recip) >> 32) * r->bs == off - RUN_HDR;
+}
+
 /*
  * Blocks a run holds: a page's worth up to 256 bytes, two pages' up to 512
  * (at least 15), 16 KiB's worth of medium blocks but at least 4.  The run's
@@ -198,7 +205,7 @@ static void run_check_free(struct run *r, struct block *b)
 {
 	char *p = (char *)b;
 
-	if (p < run_first(r) || p >= run_bump(r) || (size_t)(p - run_first(r)) % r->bs ||
+	if (p < run_first(r) || p >= run_bump(r) || !run_block_start(r, (size_t)(p - (char *)r)) ||
 	    !blk_tag_ok(b) || (blk_head(b) & B_FLAGS) != (B_RUN | B_FREE) ||
 	    head_size(blk_head(b)) != r->bs)
 		mm_fatal("malloc", blk_payload(b),
@@ -246,15 +253,32 @@ struct block *run_alloc(struct arena *a, unsigned cls, unsigned k, unsigned *n,
 }
 
 /*
+ * The head after b (head h) is b's with bs more offset, but for its tag
+ * (checked when that block is freed; here it would cost a multiply) and
+ * flags: an overflow past b reaches its low bytes first.  Past a run's
+ * last block lies the heap's boundary tag (run_check_end).
+ */
+static inline void run_check_next(const char *fn, struct run *r, char *bump, struct block *b,
+				  size_t h)
+{
+	struct block *next = (struct block *)((char *)b + r->bs);
+
+	if ((char *)next < bump &&
+	    ((blk_head(next) ^ (h + ((size_t)r->bs << RUN_OFF_SHIFT))) &
+	     ~(B_TAG_MASK | B_FREE | B_CACHED)))
+		mm_fatal(fn, blk_payload(b),
+			 "corrupted boundary tag: the head of the block after it is damaged (overflow past the block?)");
+}
+
+/*
  * The run b belongs to, after checking that it is one of its blocks and
- * that the head after it is whole (the end tag of b; past a run's last
- * block lies the heap's, run_check_end).  The caller has checked b's tag
- * and that its flags mark a block of a run (head_is_run_block).
+ * that the head after it is whole (run_check_next).  The caller has
+ * checked b's tag and that its flags mark a block of a run
+ * (head_is_run_block).
  */
 static struct run *run_of(const char *fn, struct segment *s, struct block *b)
 {
 	size_t h = blk_head(b), off = head_run_off(h);
-	struct block *next;
 	struct run *r;
 	char *bump;
 
@@ -265,20 +289,10 @@ static struct run *run_of(const char *fn, struct segment *s, struct block *b)
 		goto bad;
 	r = (struct run *)((char *)b - off);
 	bump = run_bump(r);
-	if (r->magic != run_magic(r) || (h & RUN_BS_MASK) != r->bs || (char *)b >= bump)
+	if (r->magic != run_magic(r) || (h & RUN_BS_MASK) != r->bs || (char *)b >= bump ||
+	    !run_block_start(r, off))
 		goto bad;
-	/* A block start: (off - RUN_HDR) a multiple of bs. */
-	if ((((uint64_t)(off - RUN_HDR) * r->recip) >> 32) * r->bs != off - RUN_HDR)
-		goto bad;
-	/* The head after it is b's with bs more offset, but for its tag
-	 * (checked when that block is freed; here it would cost a multiply)
-	 * and flags: an overflow reaches the low bytes first. */
-	next = (struct block *)((char *)b + r->bs);
-	if ((char *)next < bump &&
-	    ((blk_head(next) ^ (h + ((size_t)r->bs << RUN_OFF_SHIFT))) &
-	     ~(B_TAG_MASK | B_FREE | B_CACHED)))
-		mm_fatal(fn, blk_payload(b),
-			 "corrupted boundary tag: the head of the block after it is damaged (overflow past the block?)");
+	run_check_next(fn, r, bump, b, h);
 	return r;
 bad:
 	mm_fatal(fn, blk_payload(b),
@@ -290,11 +304,22 @@ void run_validate(const char *fn, struct segment *s, struct block *b)
 	(void)run_of(fn, s, b);
 }
 
-void run_take_back(struct arena *a, struct segment *s, struct block *b)
+/*
+ * Is b (head h) a block r handed out?  The checks of run_of that depend on
+ * the block, for r already checked: a chain's next block of the same run
+ * costs no segment lookup and no look at the run's record.
+ */
+static inline bool run_owns(struct run *r, char *bump, struct block *b, size_t h)
 {
-	struct run *r = run_of("free", s, b);
-	size_t h = blk_head(b);
+	size_t off = (size_t)((char *)b - (char *)r);
 
+	return head_is_run_block(h) && head_run_off(h) == off && off >= RUN_HDR &&
+	       (char *)b < bump && (h & RUN_BS_MASK) == r->bs && run_block_start(r, off);
+}
+
+/* b (head h, checked) back on r's free list. */
+static inline void run_push_free(struct run *r, struct block *b, size_t h)
+{
 	if (MM_UNLIKELY(h & B_FREE))
 		mm_fatal("free", blk_payload(b), "double free: block is already free");
 	if ((char *)b + r->bs == r->end)	/* the last block: its end tag is the heap's */
@@ -302,14 +327,39 @@ void run_take_back(struct arena *a, struct segment *s, struct block *b)
 	blk_set_head_raw(b, (h & ~B_CACHED) | B_FREE);
 	b->next_free = r->free;
 	r->free = b;
-	r->used--;
-	a->run_free_blocks++;
-	a->run_free_bytes += r->bs;
+}
+
+struct block *run_take_back(struct arena *a, struct segment *s, struct block *b, unsigned *n)
+{
+	struct run *r = run_of("free", s, b);
+	char *bump = run_bump(r);
+	size_t h = blk_head(b);
+	unsigned k = 0;
+
+	/* b, then the blocks after it in the chain for as long as they are r's */
+	for (;;) {
+		struct block *next = b->next_free;
+
+		run_push_free(r, b, h);
+		k++;
+		b = next;
+		if (!b)
+			break;
+		h = blk_head(b);
+		if (!run_owns(r, bump, b, h))
+			break;
+		run_check_next("free", r, bump, b, h);
+	}
+	r->used -= k;
+	a->run_free_blocks += k;
+	a->run_free_bytes += (size_t)k * r->bs;
+	*n = k;
 	if (!r->listed)
 		run_link(a, r);
 	/* Empty: back to the heap, unless it is the only run of its size. */
 	if (r->used == 0 && (r->prev || r->next))
 		run_release(a, s, r);
+	return b;
 }
 
 void run_release_empty(struct arena *a)

@@ -318,8 +318,7 @@ static void tc_send_back(struct block *b)
 				arena_lock(a);
 				locked = true;
 			}
-			heap_take_back(a, s, b);
-			b = next;
+			b = heap_take_back(a, s, b, &n);
 			continue;
 		}
 		while (next && seg_lookup(next)->arena == a) {

@@ -373,6 +373,32 @@ static void run_block_overflowed_by_one_byte(struct misuse *m)
 	fprintf(stderr, "overflow not caught\n");
 }
 
+/* The cache gives a bin back as one chain; the blocks of a run after the
+ * first are checked against the run the first one found (run_take_back).
+ * An overflow past one of those must still be caught. */
+static void run_block_deep_in_a_chain_overflowed(struct misuse *m)
+{
+	char *p[8];
+
+	for (int i = 0; i < 8; i++)
+		p[i] = malloc(360);	/* 368-byte blocks: a class nothing else uses */
+	for (int i = 1; i < 8; i++) {
+		if (p[i] != p[0] + i * 368) {
+			fprintf(stderr, "setup: blocks not adjacent\n");
+			return;
+		}
+	}
+	announce(m, p[2]);
+	flip_byte(p[2] + malloc_usable_size(p[2]), 0x80);	/* p[3]'s head, which stays in use */
+	free(p[0]);
+	free(p[1]);
+	free(p[2]);
+	free(p[4]);
+	free(p[5]);		/* the chain: p[5], p[4], p[2], ... */
+	mymem_trim();
+	fprintf(stderr, "overflow not caught\n");
+}
+
 /* A link of a free block in its run overwritten after free(): the next
  * refill must not follow it. */
 static void run_free_link_overwritten(struct misuse *m)
@@ -422,6 +448,7 @@ TEST(smashed_run_offset_caught) { expect_abort(_metadata, run_offset_smashed, "c
 TEST(overflow_past_a_runs_last_block_caught) { expect_abort(_metadata, run_last_block_overflowed, "boundary tag"); }
 TEST(long_overflow_past_a_runs_last_block_caught) { expect_abort(_metadata, run_last_block_overflowed_far, "boundary tag"); }
 TEST(one_byte_overflow_into_the_next_run_block_caught) { expect_abort(_metadata, run_block_overflowed_by_one_byte, "corrupted block header"); }
+TEST(overflow_past_a_block_deep_in_a_returned_chain_caught) { expect_abort(_metadata, run_block_deep_in_a_chain_overflowed, "boundary tag"); }
 TEST(run_free_list_link_overwritten_caught) { expect_abort(_metadata, run_free_link_overwritten, "written after free"); }
 
 /* mymem_check() sees damage that no free() has tripped over yet. */
