@@ -285,7 +285,7 @@ struct block *heap_take_back(struct arena *a, struct segment *s, struct block *b
 	return next;
 }
 
-bool heap_resize(struct arena *a, struct segment *s, struct block *b, size_t bs)
+bool heap_resize(struct arena *a, struct segment *s, struct block *b, size_t bs, size_t want)
 {
 	size_t size = blk_size(b), total;
 	struct block *n;
@@ -300,14 +300,14 @@ bool heap_resize(struct arena *a, struct segment *s, struct block *b, size_t bs)
 	if (total < bs) {
 		/* At the top of the segment: commit more and look again. */
 		struct block *after = blk_is_free(n) ? blk_next(n) : n;
-		size_t want, step;
+		size_t more, step;
 
 		if (after != seg_sentinel(s))
 			return false;
 		note_growth(a);
-		want = bs - total + (blk_is_free(n) ? 0 : MM_MIN_BLOCK);
-		step = seg_grow_step(s, want);
-		if (step < want || !seg_grow(a, s, step))
+		more = want - total + (blk_is_free(n) ? 0 : MM_MIN_BLOCK);
+		step = seg_grow_step(s, more);
+		if (step < more || !seg_grow(a, s, step))
 			return false;
 		n = blk_next(b);
 		total = size + (blk_is_free(n) ? blk_size(n) : 0);
@@ -320,7 +320,7 @@ bool heap_resize(struct arena *a, struct segment *s, struct block *b, size_t bs)
 	}
 	blk_set(b, total, 0);
 	blk_next(b)->prev_size = total;
-	split_tail(a, b, total, bs);
+	split_tail(a, b, total, total < want ? total : want);
 	a->used_bytes += blk_size(b) - size;
 	{
 		char *end = (char *)b + blk_size(b);

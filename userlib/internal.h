@@ -455,8 +455,10 @@ MM_HIDDEN void heap_free(struct arena *a, struct segment *s, struct block *b);
  * from b on (arena locked): returns the first not taken, *n how many were. */
 MM_HIDDEN struct block *heap_take_back(struct arena *a, struct segment *s, struct block *b,
 				       unsigned *n);
-/* Resize in place to block-size bs; false if that is impossible. */
-MM_HIDDEN bool heap_resize(struct arena *a, struct segment *s, struct block *b, size_t bs);
+/* Resize in place to block-size bs, growing up to want (>= bs) where the
+ * room is there; false if even bs is impossible. */
+MM_HIDDEN bool heap_resize(struct arena *a, struct segment *s, struct block *b, size_t bs,
+			   size_t want);
 MM_HIDDEN size_t heap_trim_arena(struct arena *a);
 
 /* ---- runs: blocks of one size class (run.c) ----------------------------- */

@@ -333,6 +333,20 @@ API void *calloc(size_t n, size_t m)
 }
 
 /*
+ * Growth by realloc() in steps this small against the block's usable size
+ * u (u / 8) is taken as a sign of more to come: a string appended to a few
+ * bytes at a time.  Such a block grows by its step and by that much more,
+ * so the next steps fit without a resize (and the arena's lock): the block
+ * is resized once per eighth of its size, not once per append.  Doubling
+ * arrays grow by exactly what they ask.  A block also keeps its size when
+ * it shrinks by no more than that share.
+ */
+static inline size_t grow_slack(size_t u)
+{
+	return u / 8;
+}
+
+/*
  * Resize p's block to hold n bytes without moving it, if possible.
  * *old gets the bytes p held before (the request's size under memcheck,
  * else the usable size): what a move has to copy.
@@ -364,13 +378,19 @@ static bool resize_in_place(void *p, size_t n, size_t *old)
 	*old = vg_size(p, usable);
 	if (head_is_run_block(blk_head(b)))	/* a run's blocks have one size */
 		return n <= usable && n >= usable / 2;
+	if (n <= usable && usable - n <= grow_slack(usable))
+		return true;
 	if (n < mm_mmap_threshold()) {
 		struct arena *a = s->arena;
+		size_t bs = mm_block_size(n), want = bs;
 		bool ok;
 
+		if (n > usable && n - usable <= grow_slack(usable) &&
+		    n + grow_slack(usable) < mm_mmap_threshold())
+			want = mm_block_size(n + grow_slack(usable));
 		arena_lock(a);
 		mm_validate_prev("realloc", s, b);
-		ok = heap_resize(a, s, b, mm_block_size(n));
+		ok = heap_resize(a, s, b, bs, want);
 		mm_unlock(&a->lock);
 		if (ok) {
 			mm_count_free(usable);
@@ -382,14 +402,15 @@ static bool resize_in_place(void *p, size_t n, size_t *old)
 }
 
 /*
- * Where realloc() moves a block that grows: a small size where malloc()
- * puts it; a medium one in the free lists (not a run), where it can grow
- * in place next time; from the mmap threshold on, a segment of its own
- * with three times its size reserved after it, so the next growths
- * (doubling twice) commit pages in place instead of copying, as glibc's
- * mremap() of its mmapped chunks does.
+ * Where realloc() moves a block that grows from old usable bytes to n: a
+ * small size where malloc() puts it; a medium one in the free lists (not
+ * a run), where it can grow in place next time, with grow_slack's room
+ * when it grows in small steps; from the mmap threshold on, a segment of
+ * its own with three times its size reserved after it, so the next
+ * growths (doubling twice) commit pages in place instead of copying, as
+ * glibc's mremap() of its mmapped chunks does.
  */
-static void *malloc_to_grow(size_t n)
+static void *malloc_to_grow(size_t n, size_t old)
 {
 	void *p;
 	bool m;
@@ -398,9 +419,13 @@ static void *malloc_to_grow(size_t n)
 		return malloc(n);
 	m = vg_mute();
 	if (n < mm_mmap_threshold()) {
+		size_t ask = n;
+
+		if (n - old <= grow_slack(old) && n + grow_slack(old) < mm_mmap_threshold())
+			ask = n + grow_slack(old);
 		/* From the free lists, not a run: there it can grow in place
 		 * next time, a run's block never can. */
-		p = mm_alloc(n, MM_ALIGN, false);
+		p = mm_alloc(ask, MM_ALIGN, false);
 		vg_unmute(m);
 		return vg_alloc(p, n, false);
 	}
@@ -434,7 +459,7 @@ API void *realloc(void *p, size_t n)
 		vg_resize(p, old, n);
 		return p;
 	}
-	np = n > old ? malloc_to_grow(n) : malloc(n);
+	np = n > old ? malloc_to_grow(n, old) : malloc(n);
 	if (!np)
 		return NULL;
 	memcpy(np, p, n < old ? n : old);

@@ -326,6 +326,48 @@ TEST(realloc_shrinks_in_place)
 	ASSERT_EQ(0, mymem_check());
 }
 
+/*
+ * A block grown a few bytes at a time (a string being appended to) gets an
+ * eighth of its size of room with each resize, so the steps after it fit:
+ * resized a handful of times, not once per step.  A doubling gets exactly
+ * what it asks, and a small shrink keeps the block as it is.
+ */
+TEST(realloc_in_small_steps_leaves_room_and_doubling_does_not)
+{
+	char *p = malloc(HEAP_REQ), *q;
+	size_t n = HEAP_REQ, u = malloc_usable_size(p);
+	int changes = 0;
+
+	ASSERT_NE(NULL, p);
+	fill_pattern(p, n, 3);
+	while (n < 2 * HEAP_REQ) {
+		n += 16;
+		q = realloc(p, n);
+		ASSERT_NE(NULL, q);
+		ASSERT_GE(malloc_usable_size(q), n);
+		if (malloc_usable_size(q) != u) {
+			changes++;
+			/* room for an eighth more, less the rounding */
+			ASSERT_GE(malloc_usable_size(q), n + u / 8 - 16);
+			u = malloc_usable_size(q);
+		}
+		p = q;
+	}
+	ASSERT_EQ(HEAP_REQ, check_pattern(p, HEAP_REQ, 3));
+	ASSERT_LE(changes, 8);		/* 1.125^6 > 2: six or seven resizes */
+	ASSERT_GE(changes, 5);
+	q = realloc(p, n - 100);	/* a small shrink */
+	ASSERT_EQ(p, q);
+	ASSERT_EQ(u, malloc_usable_size(q));
+	p = realloc(q, 2 * n);		/* a doubling: exactly that */
+	ASSERT_NE(NULL, p);
+	ASSERT_GE(malloc_usable_size(p), 2 * n);
+	ASSERT_LT(malloc_usable_size(p), 2 * n + 32);
+	ASSERT_EQ(HEAP_REQ, check_pattern(p, HEAP_REQ, 3));
+	free(p);
+	ASSERT_EQ(0, mymem_check());
+}
+
 TEST(reallocarray_overflow)
 {
 	void *p = malloc(10);
