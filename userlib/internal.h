@@ -549,6 +549,11 @@ struct tcache {
 	 * served from it are refilled + nfree - flushed - count */
 	uint64_t refilled[TC_BINS], flushed[TC_BINS];
 	uint8_t fill[TC_BINS];		/* blocks the next refill carves (0: first) */
+	/* blocks bin i holds before it flushes: tc_limit[i], or fewer while
+	 * it holds another arena's blocks that this thread does not reuse
+	 * (tc_flush_bin) */
+	uint8_t limit[TC_BINS];
+	uint64_t served_at_flush[TC_BINS];	/* mallocs served from bin i at its last flush */
 	struct counters ctr;		/* this thread's other operations */
 	struct tcache *next, *prev;	/* all live caches */
 };
@@ -579,7 +584,7 @@ static inline void tc_push(struct tcache *tc, struct block *b, size_t h, unsigne
 	tc->bin[i] = b;
 	OWNER_ADD(tc->nfree[i], 1);
 	__atomic_store_n(&tc->count[i], c, __ATOMIC_RELAXED);
-	if (MM_UNLIKELY(c > tc_limit[i]))
+	if (MM_UNLIKELY(c > tc->limit[i]))
 		tc_flush_bin(tc, i);
 }
 

@@ -9,7 +9,8 @@
  * half a bin's worth of blocks under a single lock acquisition, from the
  * runs of that class (run.c) or, for 528 .. 992 bytes, carved out of one
  * free heap block; a full list sends its older half back to the blocks'
- * own arenas.  A cached block stays "in use" for the heap, marked
+ * own arenas (all of it, and every few blocks from then on, when it holds
+ * another arena's blocks that this thread never takes: a consumer's).  A cached block stays "in use" for the heap, marked
  * B_CACHED, so freeing it again is caught as a double free.
  *
  * Each cache lives in memory from the page source and is linked on a global
@@ -143,6 +144,7 @@ static struct tcache *tc_new(void)
 		tc_meta_cur += sz;
 	}
 	memset(tc, 0, sizeof(*tc));
+	memcpy(tc->limit, tc_limit, sizeof(tc->limit));
 	tc->prev = NULL;
 	tc->next = tc_list;
 	if (tc_list)
@@ -240,6 +242,8 @@ static void *tc_refill(struct tcache *tc, unsigned i)
 	unsigned k = tc_refill_count(tc, i);
 	struct arena *a = arena_get_locked();
 	struct block *big, *b, *prev;
+
+	tc->limit[i] = tc_limit[i];	/* this thread allocates the size (tc_flush_bin) */
 
 	if (tc_bin_has_runs(i)) {
 		b = run_alloc(a, i, k, &k, &prev);
@@ -360,13 +364,39 @@ static void tc_flush_bins(struct tcache *tc, unsigned keep)
 		tc_send_back(tc_detach(tc, i, keep));
 }
 
-/* Bin i overflowed: send the older half back, keep the hot head.  Called
- * from free's fast path, which must leave errno alone: trimming may not. */
+/* Mallocs served from bin i so far (tcache: refilled + nfree - flushed - count). */
+static uint64_t tc_served(struct tcache *tc, unsigned i)
+{
+	return tc->refilled[i] + tc->nfree[i] - tc->flushed[i] - tc->count[i];
+}
+
+/* A bin holding another arena's blocks, for a thread that does not reuse them. */
+#define TC_CONSUMER_LIMIT(i)	(tc_limit[i] > 8 ? tc_limit[i] / 8u : 1u)
+
+/*
+ * Bin i overflowed: send the older half back, keep the hot head.  But a
+ * bin of another arena's blocks that no malloc took from since its last
+ * flush belongs to a thread that frees what another allocates (a consumer):
+ * holding them only keeps them from their owner, which then carves new
+ * ones.  Such a bin goes back whole, and flushes every few blocks from then
+ * on, until this thread allocates the size itself (tc_refill).  Called
+ * from free's fast path, which must leave errno alone: trimming may not.
+ */
 void tc_flush_bin(struct tcache *tc, unsigned i)
 {
 	int e = errno;
+	uint64_t served = tc_served(tc, i);
+	unsigned keep = tc_limit[i] > 1 ? tc_limit[i] / 2 : 1;
 
-	tc_send_back(tc_detach(tc, i, tc_limit[i] > 1 ? tc_limit[i] / 2 : 1));
+	if (served == tc->served_at_flush[i] &&
+	    seg_lookup(tc->bin[i])->arena != arena_current()) {
+		keep = 0;
+		tc->limit[i] = (uint8_t)TC_CONSUMER_LIMIT(i);
+	} else {
+		tc->limit[i] = tc_limit[i];
+	}
+	tc->served_at_flush[i] = served;	/* the detach leaves it as it is */
+	tc_send_back(tc_detach(tc, i, keep));
 	errno = e;
 }
 

@@ -259,6 +259,86 @@ TEST(blocks_freed_by_another_thread_go_back_to_their_heap)
 	ASSERT_EQ(0, mymem_check());
 }
 
+/*
+ * A thread that frees what another allocates (a consumer) does not hoard
+ * the blocks in its cache: a bin of another arena's blocks that no malloc
+ * took from gives them all back, and every few from then on.  The
+ * allocating thread's own frees keep half a bin.
+ */
+#define NCONSUMED	1000
+
+/* The arena of the segment holding p (from the dump), or -1. */
+static int arena_of(const void *p)
+{
+	char line[256];
+	FILE *f = tmpfile();
+	int found = -1;
+
+	if (!f)
+		return -1;
+	mymem_dump(f);
+	rewind(f);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long seg, reserved;
+		size_t committed;
+		int arena;
+
+		if (sscanf(line, "segment %lx arena %d: reserved %lu committed %zu",
+			   &seg, &arena, &reserved, &committed) == 4 &&
+		    (uintptr_t)p >= seg && (uintptr_t)p < seg + reserved)
+			found = arena;
+	}
+	fclose(f);
+	return found;
+}
+
+struct consumed {
+	void **p;
+	int foreign;		/* out: the blocks are of another arena */
+	int64_t cached_growth;	/* out: cached blocks after the frees, less before */
+};
+
+static void *consume(void *arg)
+{
+	struct consumed *c = arg;
+	void *own = malloc(100);	/* this thread's cache and arena */
+	struct mymem_heap_stats before, after;
+
+	c->foreign = arena_of(own) != arena_of(c->p[0]);
+	free(own);
+	before = get_stats();
+	for (int i = 0; i < NCONSUMED; i++)
+		free(c->p[i]);
+	after = get_stats();
+	c->cached_growth = (int64_t)after.cached_blocks - (int64_t)before.cached_blocks;
+	return NULL;
+}
+
+TEST(a_consumer_thread_does_not_hoard_another_arenas_blocks)
+{
+	static void *p[NCONSUMED];
+	struct consumed c = { .p = p };
+	struct mymem_heap_stats before, after;
+	pthread_t t;
+
+	for (int i = 0; i < NCONSUMED; i++)
+		p[i] = malloc(100);	/* 112-byte blocks: a bin of 64 */
+	ASSERT_EQ(0, pthread_create(&t, NULL, consume, &c));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	if (!c.foreign)
+		SKIP(return, "one arena: the consumer's blocks are its own");
+	ASSERT_LE(c.cached_growth, 8);	/* 64 / 8 */
+	/* the allocating thread freeing its own keeps half a bin or more */
+	for (int i = 0; i < NCONSUMED; i++)
+		p[i] = malloc(100);
+	before = get_stats();
+	for (int i = 0; i < NCONSUMED; i++)
+		free(p[i]);
+	after = get_stats();
+	ASSERT_GE(after.cached_blocks, before.cached_blocks + 32);
+	ASSERT_EQ(0, mymem_check());
+}
+
 static atomic_int go;
 
 static void *bench(void *arg)
