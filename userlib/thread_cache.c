@@ -10,8 +10,9 @@
  * runs of that class (run.c) or, for 528 .. 992 bytes, carved out of one
  * free heap block; a full list sends its older half back to the blocks'
  * own arenas (all of it, and every few blocks from then on, when it holds
- * another arena's blocks that this thread never takes: a consumer's).  A cached block stays "in use" for the heap, marked
- * B_CACHED, so freeing it again is caught as a double free.
+ * another arena's blocks that this thread never takes: a consumer's).  A
+ * cached block stays "in use" for the heap, marked B_CACHED, so freeing
+ * it again is caught as a double free.
  *
  * Each cache lives in memory from the page source and is linked on a global
  * list (statistics add up the caches' counters).  It is set up at a
