@@ -288,6 +288,15 @@ struct block *heap_take_back(struct arena *a, struct segment *s, struct block *b
 	return next;
 }
 
+/* Commit at least more bytes at the top of s; false if the reservation or
+ * the page source cannot. */
+static bool heap_grow_top(struct arena *a, struct segment *s, size_t more)
+{
+	size_t step = seg_grow_step(s, more);
+
+	return step >= more && seg_grow(a, s, step);
+}
+
 bool heap_resize(struct arena *a, struct segment *s, struct block *b, size_t bs, size_t want)
 {
 	size_t size = blk_size(b), total;
@@ -303,15 +312,13 @@ bool heap_resize(struct arena *a, struct segment *s, struct block *b, size_t bs,
 	if (total < bs) {
 		/* At the top of the segment: commit more and look again. */
 		struct block *after = blk_is_free(n) ? blk_next(n) : n;
-		size_t more, step;
 
 		if (after != seg_sentinel(s))
 			return false;
 		note_growth(a);
-		more = want - total + (blk_is_free(n) ? 0 : MM_MIN_BLOCK);
-		step = seg_grow_step(s, more);
-		if (step < more || !seg_grow(a, s, step))
-			return false;
+		if (!heap_grow_top(a, s, want - total + (blk_is_free(n) ? 0 : MM_MIN_BLOCK)) &&
+		    !heap_grow_top(a, s, bs - total + (blk_is_free(n) ? 0 : MM_MIN_BLOCK)))
+			return false;	/* not even bs: the room for want is a wish */
 		n = blk_next(b);
 		total = size + (blk_is_free(n) ? blk_size(n) : 0);
 		if (total < bs)

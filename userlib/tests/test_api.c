@@ -334,13 +334,14 @@ TEST(realloc_shrinks_in_place)
  */
 TEST(realloc_in_small_steps_leaves_room_and_doubling_does_not)
 {
-	char *p = malloc(HEAP_REQ), *room = malloc(8 * HEAP_REQ), *q;
-	size_t n = HEAP_REQ, u = malloc_usable_size(p);
+	char *p = malloc(9 * HEAP_REQ), *q;
+	size_t n = HEAP_REQ, u;
 	int changes = 0;
 
-	ASSERT_NE(NULL, room);
-	ASSERT_EQ(p + u + 16, room);	/* carved one after the other */
-	free(room);			/* p's neighbour: free, 160000 bytes */
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(p, realloc(p, n));	/* a big shrink: the rest, after it, is free */
+	u = malloc_usable_size(p);
+	ASSERT_LT(u, n + 32);
 	fill_pattern(p, n, 3);
 	while (n < 2 * HEAP_REQ) {
 		n += 16;
@@ -366,6 +367,32 @@ TEST(realloc_in_small_steps_leaves_room_and_doubling_does_not)
 	ASSERT_LT(malloc_usable_size(p), 2 * n + 32);
 	ASSERT_EQ(HEAP_REQ, check_pattern(p, HEAP_REQ, 3));
 	free(p);
+	ASSERT_EQ(0, mymem_check());
+}
+
+/*
+ * Growth at the top of a segment whose reservation holds the request but
+ * not the eighth of room a small step asks on top: in place all the same
+ * (the room is a wish, the request is not).
+ */
+TEST(realloc_at_a_segments_end_grows_in_place_without_its_room)
+{
+	char *filler, *p, *q;
+
+	ASSERT_EQ(1, mallopt(M_MMAP_THRESHOLD, 32 << 20));	/* 20 MB in the heap */
+	filler = malloc(12000000);
+	p = malloc(10000000);
+	ASSERT_NE(NULL, filler);
+	ASSERT_NE(NULL, p);
+	q = realloc(p, 20000000);	/* into the top of the 32 MiB reservation */
+	ASSERT_NE(NULL, q);
+	p = q;
+	memset(p + 19999990, 7, 10);
+	q = realloc(p, 20000000 + 4096);	/* fits; 20000000 / 8 more would not */
+	ASSERT_EQ(p, q);
+	ASSERT_EQ(7, q[19999999]);
+	free(q);
+	free(filler);
 	ASSERT_EQ(0, mymem_check());
 }
 
