@@ -219,17 +219,21 @@ static MM_NOINLINE void free_slow(void *p)
 }
 
 /*
- * A medium block of a run: checked against its run (only a run's blocks
- * have medium class sizes), then cached if it is of this thread's arena
- * (a thread that frees what others allocate would hoard them).
+ * A medium block of a run, cached if it is of this thread's arena (a
+ * thread that frees what others allocate would hoard them) and its size is
+ * exactly its class's (the bin promises that).  Like a small block it is
+ * checked against its run when the cache gives it back.
  */
 static MM_NOINLINE bool free_medium(struct tcache *tc, struct segment *s, struct block *b,
 				    size_t h)
 {
-	if (s->arena != arena_current())
+	size_t bs = h & RUN_BS_MASK;
+	unsigned i = tc_med_bin_of(bs);
+
+	if (s->arena != arena_current() || tc_bin_size(i) != bs)
 		return false;
-	run_validate("free", s, b);
-	tc_push(tc, b, h, tc_med_bin_of(h & RUN_BS_MASK));
+	__builtin_prefetch(&((struct block *)((char *)b + bs))->head);	/* see free() */
+	tc_push(tc, b, h, i);
 	return true;
 }
 
@@ -277,6 +281,9 @@ API void free(void *p)
 		if (MM_UNLIKELY(off + bs > committed))
 			goto slow;
 		if (MM_LIKELY(bs - MM_MIN_BLOCK <= RUN_SMALL_MAX_BS - MM_MIN_BLOCK)) {
+			/* The give-back reads the next block's head: a miss
+			 * here costs nothing, there it stalls (frag: 6 %). */
+			__builtin_prefetch(&((struct block *)((char *)b + bs))->head);
 			tc_push(tc, b, h, tc_bin_of(bs));
 			return;		/* touches no errno: tc_flush_bin keeps it */
 		}

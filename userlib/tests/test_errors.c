@@ -202,21 +202,22 @@ static void overflow_into_next_header(struct misuse *m)
 	free(q);
 }
 
+/* A block of the free lists above the cached sizes is checked in full at its own free. */
 static void overflow_detected_on_own_free(struct misuse *m)
 {
-	char *p = malloc(1000), *q = malloc(1000);
+	char *p = malloc(20000), *q = malloc(20000);
 
 	announce(m, p);
 	(void)q;
-	memset(p + malloc_usable_size(p), 0, 8);	/* q's head (a run's block): p's end tag */
+	memset(p + malloc_usable_size(p), 0, 8);	/* q's prev_size: p's end tag */
 	free(p);
 }
 
-/* A small block goes to the thread cache unchecked at its end; the tag is
- * checked when the cache returns it to the heap (mymem_trim flushes). */
-static void overflow_of_cached_block(struct misuse *m)
+/* A block of a run goes to the thread cache unchecked at its end; the tag
+ * is checked when the cache returns it to the heap (mymem_trim flushes). */
+static void overflow_of_cached_block_of(struct misuse *m, size_t n)
 {
-	char *p = malloc(100), *q = malloc(100);
+	char *p = malloc(n), *q = malloc(n);
 
 	announce(m, p);
 	(void)q;
@@ -225,6 +226,9 @@ static void overflow_of_cached_block(struct misuse *m)
 	mymem_trim();
 	fprintf(stderr, "overflow not caught\n");
 }
+
+static void overflow_of_cached_block(struct misuse *m) { overflow_of_cached_block_of(m, 100); }
+static void overflow_of_cached_medium_block(struct misuse *m) { overflow_of_cached_block_of(m, 1000); }
 
 static void underflow_into_own_header(struct misuse *m)
 {
@@ -286,6 +290,8 @@ static void run_offset_smashed(struct misuse *m)
 	h ^= (uint64_t)SMASH << 24;
 	memcpy(p - 8, &h, sizeof(h));
 	free(p);
+	mymem_trim();		/* a cached block is checked against its run here */
+	fprintf(stderr, "smashed offset not caught\n");
 }
 
 /* Change the byte at p the way an overflow would (through memcpy, which
@@ -439,6 +445,7 @@ TEST(free_pointer_into_room_after_large_block) { expect_abort(_metadata, huge_ro
 TEST(overflow_caught_at_next_free) { expect_abort(_metadata, overflow_into_next_header, "corrupted"); }
 TEST(overflow_caught_at_own_free) { expect_abort(_metadata, overflow_detected_on_own_free, "boundary tag"); }
 TEST(overflow_of_cached_block_caught_when_cache_returns_it) { expect_abort(_metadata, overflow_of_cached_block, "boundary tag"); }
+TEST(overflow_of_cached_medium_block_caught_when_cache_returns_it) { expect_abort(_metadata, overflow_of_cached_medium_block, "boundary tag"); }
 TEST(underflow_caught) { expect_abort(_metadata, underflow_into_own_header, "corrupted"); }
 TEST(realloc_of_freed_pointer) { expect_abort(_metadata, realloc_freed, "realloc("); }
 TEST(usable_size_of_foreign_pointer) { expect_abort(_metadata, usable_size_of_garbage, "invalid pointer"); }
