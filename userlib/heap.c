@@ -196,35 +196,6 @@ struct block *heap_alloc(struct arena *a, size_t bs, size_t align, size_t *dirty
 	return b;
 }
 
-/*
- * For the thread caches: up to k blocks of bs bytes in one run.  Takes the
- * free block the free lists offer for half the run (a hole left by earlier
- * frees first) and carves as many as fit; only when no free block holds
- * half a run does the heap grow, then by the whole run.  Returns one in-use block of
- * *n * bs bytes (plus a split remainder below MM_MIN_BLOCK) that the
- * caller cuts up; the arena counts it as one block.
- */
-struct block *heap_alloc_run(struct arena *a, size_t bs, unsigned k, unsigned *n)
-{
-	struct block *b = fl_find(&a->fl, bs * ((k + 3) / 4));
-	struct segment *s;
-	size_t total, m;
-
-	if (!b) {
-		b = find_or_grow(a, bs * k);
-		if (!b)
-			return NULL;
-	}
-	s = seg_lookup(b);
-	fl_remove(&a->fl, b);
-	total = blk_size(b);
-	m = total / bs < k ? total / bs : k;
-	split_tail(a, b, total, m * bs);
-	count_used(a, s, b, NULL);
-	*n = (unsigned)m;
-	return b;
-}
-
 static void maybe_trim(struct arena *a, struct segment *s, struct block *b)
 {
 	if (blk_next(b) != seg_sentinel(s) || blk_size(b) < mm_trim_threshold())

@@ -65,9 +65,9 @@ _Static_assert(MM_SEG_HDR % MM_ALIGN == 0 && MM_SEG_HDR >= 48, "segment header")
  * (bins 0 .. 60).  Medium classes: sixteen per doubling from 1024 to
  * 16384 bytes (bins 61 .. 125), each 1/16 of a power of two above the one
  * below, so a block wastes less than 6.25 % (8 per doubling made frag's
- * peak RSS 6.5 % higher); only runs make blocks of these sizes.
- * Runs serve the small classes up to RUN_SMALL_MAX_BS and every medium
- * class; the other small classes are carved from the free lists.
+ * peak RSS 6.5 % higher).  Runs serve every class: a block of one has
+ * an 8-byte header, so a request of n bytes takes the class that holds
+ * n + RUN_OVER.
  */
 #define TC_SMALL_BINS	61
 #define MED_LOG		4	/* 16 medium classes per doubling */
@@ -75,12 +75,9 @@ _Static_assert(MM_SEG_HDR % MM_ALIGN == 0 && MM_SEG_HDR >= 48, "segment header")
 #define TC_MED_BINS	(4 * MED_STEPS + 1)	/* 1024, then 4 doublings to 16384 */
 #define TC_BINS		(TC_SMALL_BINS + TC_MED_BINS)
 #define TC_MAX_BS	(MM_MIN_BLOCK + (TC_SMALL_BINS - 1) * MM_ALIGN)	/* 992 */
-#define TC_MAX_REQ	(TC_MAX_BS - MM_HDR)	/* the fast paths' sizes */
 #define MED_MAX_BS	((size_t)16384)
-#define RUN_SMALL_BINS	31	/* runs serve small bins 0 .. 30: block sizes 32 .. 512 */
-#define RUN_SMALL_MAX_BS	(MM_MIN_BLOCK + (RUN_SMALL_BINS - 1) * MM_ALIGN)
 #define RUN_OVER	((size_t)8)	/* header bytes of a run's block (see blocks) */
-#define RUN_SMALL_MAX_REQ	(RUN_SMALL_MAX_BS - RUN_OVER)	/* 504 */
+#define TC_MAX_REQ	(TC_MAX_BS - RUN_OVER)	/* the small sizes: up to 984 */
 #define MED_MAX_REQ	(MED_MAX_BS - RUN_OVER)
 
 static inline size_t tc_bin_size(unsigned i)
@@ -117,31 +114,22 @@ static inline unsigned tc_bin_of(size_t bs)
 	return tc_med_bin_of(bs);
 }
 
-static inline bool tc_bin_has_runs(unsigned i)
-{
-	return i < RUN_SMALL_BINS || i >= TC_SMALL_BINS;
-}
-
 /*
- * The bin for a request of n bytes (n <= MED_MAX_REQ): a block of a run
- * needs n + RUN_OVER bytes, one carved from the free lists (528 .. 992)
- * n + MM_HDR.  malloc() inlines the first case for 9 .. 504 bytes.
+ * The bin for a request of n bytes (n <= MED_MAX_REQ): the class that
+ * holds n + RUN_OVER.  malloc() inlines the small case for 9 .. 984 bytes.
  */
 static inline unsigned tc_bin_of_req(size_t n)
 {
-	if (n <= RUN_SMALL_MAX_REQ)
+	if (n <= TC_MAX_REQ)
 		return n <= MM_MIN_BLOCK - RUN_OVER ? 0 :
 		       (unsigned)((n + RUN_OVER + MM_ALIGN - 1) >> 4) - 2;
-	if (n <= TC_MAX_REQ)
-		return (unsigned)((n - 1) >> 4);
 	return tc_med_bin_of(n + RUN_OVER);
 }
 
-/* The bytes a block of bin i gives its caller: a run's block has an
- * 8-byte header, a block carved from the free lists a 16-byte one. */
+/* The bytes a block of bin i gives its caller. */
 static inline size_t tc_bin_usable(unsigned i)
 {
-	return tc_bin_size(i) - (tc_bin_has_runs(i) ? RUN_OVER : MM_HDR);
+	return tc_bin_size(i) - RUN_OVER;
 }
 
 /* ---- blocks ------------------------------------------------------------ */
@@ -448,7 +436,6 @@ MM_HIDDEN void arena_unlock_all(void);
  * (a power of two >= 16).  *dirty gets how many payload bytes may be
  * non-zero (calloc clears only those).  Arena locked. */
 MM_HIDDEN struct block *heap_alloc(struct arena *a, size_t bs, size_t align, size_t *dirty);
-MM_HIDDEN struct block *heap_alloc_run(struct arena *a, size_t bs, unsigned k, unsigned *n);
 /* Free an in-use block of segment s (arena locked); coalesces at once. */
 MM_HIDDEN void heap_free(struct arena *a, struct segment *s, struct block *b);
 /* Blocks of a chain (B_CACHED, linked through next_free) back into the heap
@@ -464,7 +451,7 @@ MM_HIDDEN size_t heap_trim_arena(struct arena *a);
 /* ---- runs: blocks of one size class (run.c) ----------------------------- */
 
 /*
- * Blocks of the size classes tc_bin_has_runs() names come from runs: a
+ * Blocks of the thread caches' size classes come from runs: a
  * heap block (flagged B_RUN_HEAP) cut into blocks of one size, each with
  * an 8-byte header whose head word holds the distance back to the run (see
  * blocks).  They go back to their run, not into the free lists: no

@@ -125,13 +125,13 @@ static MM_NOINLINE void *malloc_slow(size_t n)
 API void *malloc(size_t n)
 {
 	struct tcache *tc = mm_t_tc;
-	/* tc_bin_of_req() for 9 .. 504 bytes; smaller n wrap to a huge i */
+	/* tc_bin_of_req() for 9 .. 984 bytes; smaller n wrap to a huge i */
 	size_t i = (n - 9) >> 4;
 
 	if (MM_LIKELY(tc != NULL && mm_policy() == MYMEM_POLICY_FAST)) {
 		void *p = NULL;
 
-		if (MM_LIKELY(i < RUN_SMALL_BINS))
+		if (MM_LIKELY(i < TC_SMALL_BINS))
 			p = tc_pop(tc, (unsigned)i);
 		else if (n <= TC_MAX_REQ || (n <= MED_MAX_REQ && n < mm_mmap_threshold()))
 			p = tc_pop(tc, tc_bin_of_req(n));
@@ -170,11 +170,10 @@ static void free_block(void *p)
 	/* mm_validate_inuse checked a run's block against its run: its size
 	 * is then a class size.  A thread caches medium blocks of its own
 	 * arena only: one that frees what others allocate (a consumer) would
-	 * hoard them.  Blocks of the free lists go to bins without runs only:
-	 * a run's bin promises n + RUN_OVER bytes will do. */
-	if (head_is_run_block(h) ?
-	    head_size(h) <= RUN_SMALL_MAX_BS || s->arena == arena_current() :
-	    head_size(h) > RUN_SMALL_MAX_BS && head_size(h) <= TC_MAX_BS) {
+	 * hoard them.  Blocks of the free lists are never cached: a bin
+	 * promises n + RUN_OVER bytes will do, and they have 16-byte headers. */
+	if (head_is_run_block(h) &&
+	    (head_size(h) <= TC_MAX_BS || s->arena == arena_current())) {
 		tc = tc_current();
 		if (tc) {
 			tc_push(tc, b, h, tc_bin_of(head_size(h)));
@@ -280,7 +279,7 @@ API void free(void *p)
 		bs = h & RUN_BS_MASK;
 		if (MM_UNLIKELY(off + bs > committed))
 			goto slow;
-		if (MM_LIKELY(bs - MM_MIN_BLOCK <= RUN_SMALL_MAX_BS - MM_MIN_BLOCK)) {
+		if (MM_LIKELY(bs - MM_MIN_BLOCK <= TC_MAX_BS - MM_MIN_BLOCK)) {
 			/* The give-back reads the next block's head: a miss
 			 * here costs nothing, there it stalls (frag: 6 %). */
 			__builtin_prefetch(&((struct block *)((char *)b + bs))->head);
@@ -289,14 +288,6 @@ API void free(void *p)
 		}
 		if (bs > TC_MAX_BS && bs <= MED_MAX_BS && free_medium(tc, s, b, h))
 			return;
-	} else {
-		/* a block of the free lists: cached only in the bins without runs */
-		bs = h & B_SIZE_MASK;
-		if (bs - (RUN_SMALL_MAX_BS + MM_ALIGN) <= TC_MAX_BS - (RUN_SMALL_MAX_BS + MM_ALIGN) &&
-		    off + bs <= committed) {
-			tc_push(tc, b, h, tc_bin_of(bs));
-			return;
-		}
 	}
 slow:
 	if (p)
@@ -408,9 +399,15 @@ static bool resize_in_place(void *p, size_t n, size_t *old)
 	return false;
 }
 
+/* Up to here a growing block stays in a run, as malloc() would place it;
+ * above, a string grown by appending would move to the next class (16
+ * bytes up) at almost every step (at 984: realloc-2t's peak RSS 4 %
+ * higher). */
+#define GROW_IN_RUNS_MAX	((size_t)504)
+
 /*
- * Where realloc() moves a block that grows from old usable bytes to n: a
- * small size where malloc() puts it; a medium one in the free lists (not
+ * Where realloc() moves a block that grows from old usable bytes to n: up
+ * to GROW_IN_RUNS_MAX where malloc() puts it; above, in the free lists (not
  * a run), where it can grow in place next time, with grow_slack's room
  * when it grows in small steps; from the mmap threshold on, a segment of
  * its own with three times its size reserved after it, so the next
@@ -422,7 +419,7 @@ static void *malloc_to_grow(size_t n, size_t old)
 	void *p;
 	bool m;
 
-	if (n <= TC_MAX_REQ)
+	if (n <= GROW_IN_RUNS_MAX)
 		return malloc(n);
 	m = vg_mute();
 	if (n < mm_mmap_threshold()) {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * run.c - runs: heap blocks cut into blocks of one size, the source the
- * thread caches refill from for the small sizes up to 512 bytes and the
- * medium size classes (1 to 16 KiB, see internal.h).
+ * thread caches refill from for every size class (32 bytes to 16 KiB, see
+ * internal.h).
  *
  * Programs allocate and free small blocks most, and in bulk.  Through the
  * free lists each such free costs a boundary-tag check, a coalesce with
@@ -102,8 +102,8 @@ static inline bool run_block_start(const struct run *r, size_t off)
 }
 
 /*
- * Blocks a run holds: a page's worth up to 256 bytes, two pages' up to 512
- * (at least 15), 16 KiB's worth of medium blocks but at least 4.  The run's
+ * Blocks a run holds: a page's worth up to 256 bytes, two pages' up to 992
+ * (at least 8), 16 KiB's worth of medium blocks but at least 4.  The run's
  * heap block is that many blocks, its header and the last block's tail.
  */
 #define RUN_MIN_MED	4u
@@ -114,7 +114,7 @@ static inline size_t run_blocks(size_t bs)
 
 	if (bs <= 256)
 		return (4096 - over) / bs;
-	if (bs <= RUN_SMALL_MAX_BS)
+	if (bs <= TC_MAX_BS)
 		return (8192 - over) / bs;
 	return 16384 / bs > RUN_MIN_MED ? 16384 / bs : RUN_MIN_MED;
 }
@@ -405,7 +405,7 @@ static bool run_record_ok(struct block *c)
 	struct run *r = blk_payload(c);
 	char *bump = run_bump(r);
 
-	return r->magic == run_magic(r) && r->cls < TC_BINS && tc_bin_has_runs(r->cls) &&
+	return r->magic == run_magic(r) && r->cls < TC_BINS &&
 	       r->bs == tc_bin_size(r->cls) &&
 	       r->recip == (uint32_t)(UINT32_MAX / r->bs + 1) &&
 	       r->end >= run_first(r) && r->end + RUN_TAIL <= (char *)c + blk_size(c) &&

@@ -7,8 +7,7 @@
  * medium classes to 16 KiB) in a LIFO list and reuses them without taking
  * any lock (malloc_api.c inlines tc_pop and tc_push).  A miss takes up to
  * half a bin's worth of blocks under a single lock acquisition, from the
- * runs of that class (run.c) or, for 528 .. 992 bytes, carved out of one
- * free heap block; a full list sends its older half back to the blocks'
+ * runs of that class (run.c); a full list sends its older half back to the blocks'
  * own arenas (all of it, and every few blocks from then on, when it holds
  * another arena's blocks that this thread never takes: a consumer's).  A
  * cached block stays "in use" for the heap, marked B_CACHED, so freeing
@@ -32,8 +31,8 @@
 /* Blocks a bin may hold: fewer of the larger sizes.  Small: 15 * 64 +
  * 16 * 32 + 30 * 8 = 1712 blocks, some 520 KiB at most; halving the runs'
  * bins made mixed-1t 15% slower, frag-1t 10%, and peak RSS no lower, while
- * 8 instead of 16 for the free-list sizes (528 .. 992) took 1.6% off
- * mixed-1t's.  Medium: 8 up to 2 KiB, 4 up to 8 KiB, 2 above, some
+ * 8 instead of 16 for 528 .. 992 bytes (then carved from the free
+ * lists) took 1.6% off mixed-1t's.  Medium: 8 up to 2 KiB, 4 up to 8 KiB, 2 above, some
  * 1.2 MiB at most; half that flushed and refilled every other free or
  * malloc: 3% more instructions in mixed and frag, no lower peak RSS. */
 const uint8_t tc_limit[TC_BINS] = {
@@ -214,13 +213,6 @@ static unsigned tc_refill_count(struct tcache *tc, unsigned i)
 	return k;
 }
 
-/*
- * A miss in bin i: the caller's block and up to half a bin's worth more
- * (tc_refill_count), under one lock: from the runs of that size (run.c)
- * where tc_bin_has_runs(i), else carved out of one heap block.  The carved
- * blocks tile the heap block exactly; what the split left over
- * (< MM_MIN_BLOCK) stays on the caller's block.
- */
 /* Hand the caller the first of k blocks chained first .. last, park the rest. */
 static void *tc_take_chain(struct tcache *tc, unsigned i, struct block *first,
 			   struct block *last, unsigned k)
@@ -237,48 +229,20 @@ static void *tc_take_chain(struct tcache *tc, unsigned i, struct block *first,
 	return blk_payload(first);
 }
 
+/*
+ * A miss in bin i: the caller's block and up to half a bin's worth more
+ * (tc_refill_count) from the runs of that size (run.c), under one lock.
+ */
 static void *tc_refill(struct tcache *tc, unsigned i)
 {
-	size_t bs = tc_bin_size(i), total;
 	unsigned k = tc_refill_count(tc, i);
 	struct arena *a = arena_get_locked();
-	struct block *big, *b, *prev;
+	struct block *first, *last;
 
 	tc->limit[i] = tc_limit[i];	/* this thread allocates the size (tc_flush_bin) */
-
-	if (tc_bin_has_runs(i)) {
-		b = run_alloc(a, i, k, &k, &prev);
-		mm_unlock(&a->lock);
-		return k ? tc_take_chain(tc, i, b, prev, k) : NULL;
-	}
-	big = heap_alloc_run(a, bs, k, &k);
-	if (!big) {
-		mm_unlock(&a->lock);
-		return NULL;
-	}
-	total = blk_size(big);
-	a->used_blocks += k - 1;
-	/* The caller's block first, then k - 1 cached ones above it. */
-	blk_set(big, total - (k - 1) * bs, 0);
-	prev = big;
-	for (unsigned n = 1; n < k; n++) {
-		b = blk_next(prev);
-		b->prev_size = blk_size(prev);
-		blk_set(b, bs, B_CACHED);
-		prev = b;
-	}
-	blk_next(prev)->prev_size = blk_size(prev);
+	first = run_alloc(a, i, k, &k, &last);
 	mm_unlock(&a->lock);
-	/* Push them lowest address last, so they are handed out in order. */
-	for (b = prev; b != big; b = blk_prev(b)) {
-		b->next_free = tc->bin[i];
-		tc->bin[i] = b;
-	}
-	OWNER_ADD(tc->refilled[i], k - 1);
-	__atomic_store_n(&tc->count[i], tc->count[i] + k - 1, __ATOMIC_RELAXED);
-	ctr_add(&tc->ctr.alloc_count, 1);
-	ctr_add(&tc->ctr.alloc_bytes, blk_size(big) - MM_HDR);
-	return blk_payload(big);
+	return k ? tc_take_chain(tc, i, first, last, k) : NULL;
 }
 
 void *tc_malloc_slow(size_t n)

@@ -532,8 +532,10 @@ static struct dump_block dumped[NDUMP];
  */
 TEST(small_and_medium_blocks_come_from_runs_of_their_class)
 {
-	const size_t sizes[] = { 1, 24, 25, 100, 504, 1000, 1100, 3000, 9000, 16376 };
-	const size_t class[] = { 32, 32, 48, 112, 512, 1024, 1152, 3072, 9216, 16384 };
+	const size_t sizes[] = { 1, 24, 25, 100, 504, 505, 513, 976, 984, 985, 1000, 1100,
+				 3000, 9000, 16376 };
+	const size_t class[] = { 32, 32, 48, 112, 512, 528, 528, 992, 992, 1024, 1024, 1152,
+				 3072, 9216, 16384 };
 	enum { N = sizeof(sizes) / sizeof(sizes[0]) };
 	void *p[N];
 	int n;
@@ -561,27 +563,31 @@ TEST(small_and_medium_blocks_come_from_runs_of_their_class)
 	ASSERT_EQ(0, mymem_check());
 }
 
-/* 505 .. 976 bytes come from the free lists, with a 16-byte header. */
-TEST(sizes_between_the_small_runs_and_the_medium_ones_come_from_the_free_lists)
+/*
+ * A block that realloc() grows past 504 bytes leaves the runs for the free
+ * lists, where it can grow in place next time; malloc() of the same size
+ * still takes a run's block.
+ */
+TEST(a_block_growing_past_504_bytes_moves_to_the_free_lists)
 {
-	const size_t sizes[] = { 505, 512, 513, 976 };
-	const size_t block[] = { 528, 528, 544, 992 };
-	enum { N = sizeof(sizes) / sizeof(sizes[0]) };
-	void *p[N];
+	char *p = malloc(400), *q;
 	int n;
 
-	for (int i = 0; i < N; i++) {
-		p[i] = malloc(sizes[i]);
-		ASSERT_NE(NULL, p[i]);
-		ASSERT_EQ(block[i] - 16, malloc_usable_size(p[i]));
-	}
+	ASSERT_NE(NULL, p);
+	memset(p, 0x5a, 400);
+	p = realloc(p, 600);
+	ASSERT_NE(NULL, p);
+	ASSERT_GE(malloc_usable_size(p), 600);
+	for (int i = 0; i < 400; i++)
+		ASSERT_EQ(0x5a, (unsigned char)p[i]);
+	q = malloc(600);
+	ASSERT_NE(NULL, q);
 	n = read_dump(dumped, NDUMP);
 	ASSERT_GT(n, 0);
-	for (int i = 0; i < N; i++) {
-		ASSERT_EQ(NULL, dump_run_of(dumped, n, p[i])) TH_LOG("%zu bytes: in a run", sizes[i]);
-	}
-	for (int i = 0; i < N; i++)
-		free(p[i]);
+	ASSERT_EQ(NULL, dump_run_of(dumped, n, p));
+	ASSERT_NE(NULL, dump_run_of(dumped, n, q));
+	free(p);
+	free(q);
 	ASSERT_EQ(0, mymem_check());
 }
 
