@@ -18,7 +18,11 @@
  * the producer allocates under, and the producer has no reason to move.
  * A list that grows past REMOTE_MAX blocks is drained by the giver itself
  * when the lock is free, so an arena nobody allocates from any more does
- * not keep more than that out of its heap.
+ * not keep more than that out of its heap.  An owner that finds its lock
+ * held by such a giver waits without counting it as contention: a drain
+ * is no sign of another thread allocating there (prodcons-2t's producer
+ * moved to its consumer's arena in about half the runs, and the peak RSS
+ * of those runs was twice as high).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -116,7 +120,9 @@ void arena_give_back(struct arena *a, struct block *first, struct block *last, u
 						      memory_order_relaxed));
 	if (atomic_fetch_add_explicit(&a->remote.count, (int)n, memory_order_relaxed) + (int)n >=
 	    REMOTE_MAX && mm_trylock(&a->lock)) {
+		atomic_store_explicit(&a->remote.giver_drains, true, memory_order_relaxed);
 		arena_drain_remote(a);
+		atomic_store_explicit(&a->remote.giver_drains, false, memory_order_relaxed);
 		mm_unlock(&a->lock);
 	}
 }
@@ -159,6 +165,8 @@ struct arena *arena_get_locked(void)
 	if (MM_LIKELY(mm_trylock(&a->lock))) {
 		if (t_contended)
 			t_contended--;
+	} else if (atomic_load_explicit(&a->remote.giver_drains, memory_order_relaxed)) {
+		mm_lock(&a->lock);
 	} else {
 		a = arena_get_locked_slow(a);
 	}

@@ -412,6 +412,7 @@ struct arena {
 	struct {
 		struct block *_Atomic head;	/* linked through next_free */
 		_Atomic unsigned count;
+		_Atomic bool giver_drains;	/* the lock holder is a giver (arena.c) */
 	} remote __attribute__((aligned(64)));
 } __attribute__((aligned(64)));
 
