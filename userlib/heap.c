@@ -235,10 +235,12 @@ void heap_free(struct arena *a, struct segment *s, struct block *b)
 }
 
 /*
- * A block freed earlier but kept out of the heap (B_CACHED: in a thread
- * cache or on an arena's remote list) goes back (lock held).  free() did
- * not check the tags it checks here: the size at the block's end (an
- * overflow past the block) and the left neighbour's.  b heads a chain
+ * A block freed earlier but kept out of the heap (B_CACHED: a run's in a
+ * thread cache or on an arena's remote list, a free-list block on a
+ * remote list) goes back (lock held).  A run's block is checked here
+ * against its run; a free-list block, which free() checked in full, is
+ * checked again at its end (an overflow since), and its left neighbour's
+ * tags, which free() could not read without the lock.  b heads a chain
  * linked through next_free: a block of a run takes the blocks of the same
  * run after it along (run_take_back).  Returns the first block not taken;
  * *n gets how many were.

@@ -29,8 +29,8 @@
 #include "pagesource.h"
 
 /* Blocks a bin may hold: fewer of the larger sizes.  Small: 15 * 64 +
- * 16 * 32 + 30 * 8 = 1712 blocks, some 520 KiB at most; halving the runs'
- * bins made mixed-1t 15% slower, frag-1t 10%, and peak RSS no lower, while
+ * 16 * 32 + 30 * 8 = 1712 blocks, some 520 KiB at most; halving bins
+ * 0 .. 30 made mixed-1t 15% slower, frag-1t 10%, and peak RSS no lower, while
  * 8 instead of 16 for 528 .. 992 bytes (then carved from the free
  * lists) took 1.6% off mixed-1t's.  Medium: 8 up to 2 KiB, 4 up to 8 KiB, 2 above, some
  * 1.2 MiB at most; half that flushed and refilled every other free or
