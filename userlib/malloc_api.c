@@ -152,13 +152,12 @@ static void free_block(void *p)
 	struct block *b;
 	struct tcache *tc;
 	size_t h;
-	int e;
+	int e = errno;	/* setting up a cache, trimming: calls that may set it */
 
 	s = seg_lookup(p);
 	if (MM_UNLIKELY(!s))
 		not_ours("free", p);
 	if (MM_UNLIKELY(s->magic == SEG_MAGIC_HUGE)) {
-		e = errno;
 		mm_count_free(huge_usable(s, p));
 		huge_free(s, p);
 		errno = e;
@@ -177,10 +176,10 @@ static void free_block(void *p)
 		tc = tc_current();
 		if (tc) {
 			tc_push(tc, b, h, tc_bin_of(head_size(h)));
+			errno = e;
 			return;
 		}
 	}
-	e = errno;		/* trimming may call into the kernel */
 	mm_count_free(head_usable(h));
 	if (s->arena == arena_current()) {
 		struct arena *a = s->arena;
