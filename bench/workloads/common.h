@@ -43,6 +43,7 @@ struct bench_args {
 	int threads;
 	double scale;
 	uint64_t seed;
+	int phases;	/* -p: workloads with phases time each (stderr) */
 };
 
 static inline void bench_parse(int argc, char **argv, struct bench_args *a,
@@ -53,13 +54,15 @@ static inline void bench_parse(int argc, char **argv, struct bench_args *a,
 	a->threads = def_threads;
 	a->scale = 1.0;
 	a->seed = 0x9e3779b97f4a7c15ULL;
-	while ((c = getopt(argc, argv, "t:s:r:")) != -1) {
+	a->phases = 0;
+	while ((c = getopt(argc, argv, "t:s:r:p")) != -1) {
 		switch (c) {
 		case 't': a->threads = atoi(optarg); break;
 		case 's': a->scale = atof(optarg); break;
 		case 'r': a->seed = strtoull(optarg, NULL, 0); break;
+		case 'p': a->phases = 1; break;
 		default:
-			fprintf(stderr, "usage: %s [-t threads] [-s scale] [-r seed]\n",
+			fprintf(stderr, "usage: %s [-t threads] [-s scale] [-r seed] [-p]\n",
 				argv[0]);
 			exit(2);
 		}
