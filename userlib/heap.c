@@ -42,6 +42,8 @@ static void count_used(struct arena *a, struct segment *s, struct block *b, size
 		*dirty = d > usable ? usable : d;
 	if (p + usable > s->dirty_end)
 		s->dirty_end = p + usable;
+	if (p + usable > s->top_reused)
+		s->top_reused = p + usable;
 }
 
 /*
@@ -50,8 +52,8 @@ static void count_used(struct arena *a, struct segment *s, struct block *b, size
  * back in each round.  So when the heap must grow after trims released
  * pages, the pad kept above the top grows to what those trims released
  * (at least double, up to MM_TRIM_PAD_MAX): the next round finds its pages
- * still there.  A trim more than MM_TRIM_DECAY_S seconds after the last
- * growth drops the pad back to the configured top pad.  The pages kept
+ * still there.  A trim more than a second (MM_TRIM_DECAY_MS) after the
+ * last growth drops the pad back to the configured top pad.  The pages kept
  * were resident at the peak anyway, but a later round may place blocks on
  * pages the earlier ones did not touch, and the peak grows by those (the
  * realloc benchmark: about 1 MiB over 200 rounds, where glibc trims and
@@ -59,16 +61,16 @@ static void count_used(struct arena *a, struct segment *s, struct block *b, size
  * returns everything.
  */
 #define MM_TRIM_PAD_MAX	((size_t)1 << 30)
-#define MM_TRIM_DECAY_S	1
+#define MM_TRIM_DECAY_MS	1000
 
-static int64_t coarse_seconds(void)
+static int64_t coarse_ms(void)
 {
 	struct timespec ts;
 
 	/* raw, not the vDSO: this runs rarely (sys.h) */
 	if (mm_syscall3(SYS_clock_gettime, CLOCK_MONOTONIC_COARSE, (long)&ts, 0) != 0)
-		return 0;
-	return (int64_t)ts.tv_sec;
+		return 1;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1;	/* never 0 */
 }
 
 static size_t trim_pad(struct arena *a)
@@ -88,19 +90,103 @@ static void note_growth(struct arena *a)
 		a->trim_pad = pad < MM_TRIM_PAD_MAX ? pad : MM_TRIM_PAD_MAX;
 		a->released = 0;
 	}
-	a->grown_at = coarse_seconds();
+	a->grown_at = coarse_ms();
 }
 
 /* Before a trim: forget a pad that has not been needed for a while. */
-static void decay_pad(struct arena *a)
+static void decay_pad(struct arena *a, int64_t now)
 {
-	if (a->trim_pad > mm_top_pad() && coarse_seconds() - a->grown_at > MM_TRIM_DECAY_S)
+	if (a->trim_pad > mm_top_pad() && now - a->grown_at > MM_TRIM_DECAY_MS)
 		a->trim_pad = mm_top_pad();
 }
 
 static void note_trim(struct arena *a, size_t released)
 {
 	a->released += released;
+}
+
+/*
+ * Deferred purge.  A program that frees its working set and builds it
+ * again at once (frag's cycles, a server between two requests) would
+ * have the pages unmapped and faulted back in: frag spent 10-13 % of its
+ * time so.  So the first free that leaves a free top worth trimming arms
+ * the arena's purge: each segment notes where its top starts
+ * (top_reused, which every block handed out above raises: count_used,
+ * heap_resize), and once mm_purge_delay_ms have passed the arena's next
+ * heap operation gives back what stayed free above that mark and the pad
+ * the whole time.  What the program took again in the meantime stays.
+ * An idle program keeps its free top until it next frees a large block
+ * or allocates (mimalloc's and jemalloc's delayed purges do the same);
+ * mymem_trim() and malloc_trim() give everything back at once, and
+ * MYMEM_PURGE_DELAY=0 trims at each free, as before.
+ */
+static void purge_arm(struct arena *a, int64_t now)
+{
+	struct segment *s;
+
+	for (s = a->segs; s; s = s->next) {
+		struct block *t = seg_top_free(s);
+
+		s->top_reused = t ? (char *)t : (char *)seg_sentinel(s);
+	}
+	a->purge_due = now + mm_purge_delay_ms();
+}
+
+/* Give back s's free top above pad and above what was reused since the
+ * purge was armed; a segment that stayed wholly free goes (not the last).
+ * True if a free top worth a later purge is left. */
+static bool purge_segment(struct arena *a, struct segment *s, size_t pad)
+{
+	struct block *t = seg_top_free(s);
+	size_t threshold = mm_trim_threshold();
+	char *from;
+
+	if (!t || blk_size(t) < threshold || blk_size(t) <= pad)
+		return false;
+	from = s->top_reused > (char *)t ? s->top_reused : (char *)t;
+	if ((size_t)((char *)seg_sentinel(s) - from) < threshold)
+		return true;	/* reused: its own wait starts now */
+	if (t == seg_first(s) && from == (char *)t && a->nsegs > 1) {
+		note_trim(a, s->committed);
+		fl_remove(&a->fl, t);
+		seg_destroy(a, s);
+		return false;
+	}
+	if ((size_t)(from - (char *)t) > pad) {
+		note_trim(a, seg_trim_top(a, s, (size_t)(from - (char *)t)));
+		return true;
+	}
+	note_trim(a, seg_trim_top(a, s, pad));
+	return false;
+}
+
+/* Purge every segment; arm again for the free tops that were reused. */
+static void purge_now(struct arena *a, int64_t now)
+{
+	struct segment *s, *next;
+	bool left = false;
+	size_t pad;
+
+	a->purge_due = 0;
+	decay_pad(a, now);
+	pad = trim_pad(a);
+	for (s = a->segs; s; s = next) {
+		next = s->next;
+		left |= purge_segment(a, s, pad);
+	}
+	if (left)
+		purge_arm(a, now);
+}
+
+/* heap_alloc's look at a pending purge: the clock once every 64 calls. */
+static inline void purge_if_due(struct arena *a)
+{
+	if (MM_UNLIKELY(a->purge_due) && !(++a->purge_ticks & 63)) {
+		int64_t now = coarse_ms();
+
+		if (now >= a->purge_due)
+			purge_now(a, now);
+	}
 }
 
 /* Find a free block of at least need bytes, growing the heap if needed. */
@@ -193,20 +279,29 @@ struct block *heap_alloc(struct arena *a, size_t bs, size_t align, size_t *dirty
 	}
 	split_tail(a, b, total, bs);
 	count_used(a, s, b, dirty);
+	purge_if_due(a);
 	return b;
 }
 
+/* b, just freed, is at s's top and large: give it back now, or arm the
+ * purge, or carry out one that is due. */
 static void maybe_trim(struct arena *a, struct segment *s, struct block *b)
 {
+	int64_t now;
+
 	if (blk_next(b) != seg_sentinel(s) || blk_size(b) < mm_trim_threshold())
 		return;
-	decay_pad(a);
-	if (b == seg_first(s) && a->nsegs > 1 && blk_size(b) > trim_pad(a)) {
-		note_trim(a, s->committed);
-		fl_remove(&a->fl, b);
-		seg_destroy(a, s);
-	} else {
-		note_trim(a, seg_trim_top(a, s, trim_pad(a)));
+	now = coarse_ms();
+	decay_pad(a, now);
+	if (blk_size(b) <= trim_pad(a))
+		return;
+	if (mm_purge_delay_ms() == 0) {
+		s->top_reused = (char *)b;
+		(void)purge_segment(a, s, trim_pad(a));
+	} else if (!a->purge_due) {
+		purge_arm(a, now);
+	} else if (now >= a->purge_due) {
+		purge_now(a, now);
 	}
 }
 
@@ -310,6 +405,8 @@ bool heap_resize(struct arena *a, struct segment *s, struct block *b, size_t bs,
 
 		if (end > s->dirty_end)
 			s->dirty_end = end;
+		if (end > s->top_reused)
+			s->top_reused = end;
 	}
 	return true;
 }
@@ -320,6 +417,7 @@ size_t heap_trim_arena(struct arena *a)
 	struct segment *s, *next;
 
 	run_release_empty(a);
+	a->purge_due = 0;
 	for (s = a->segs; s; s = next) {
 		struct block *first = seg_first(s);
 

@@ -297,7 +297,10 @@ struct segment {
 		char *dirty_end;	/* heap: payload bytes at or above this were never handed out */
 		char *huge_payload;	/* huge: the block's payload */
 	};
-	size_t huge_usable;	/* huge: bytes the caller may use (committed) */
+	union {
+		size_t huge_usable;	/* huge: bytes the caller may use (committed) */
+		char *top_reused;	/* heap: highest block end handed out (heap.c: purge) */
+	};
 };
 _Static_assert(sizeof(struct segment) <= MM_SEG_HDR, "segment header fits");
 
@@ -402,7 +405,9 @@ struct arena {
 	 * after a trim, falls when trims follow each other (heap.c). */
 	size_t trim_pad;
 	size_t released;		/* bytes trims released since the last growth */
-	int64_t grown_at;		/* coarse monotonic seconds of the last growth */
+	int64_t grown_at;		/* coarse monotonic ms of the last growth */
+	int64_t purge_due;		/* coarse monotonic ms a purge is due at; 0: none */
+	unsigned purge_ticks;		/* heap_alloc calls, to look at the clock rarely */
 	/* Runs with blocks to give, by thread-cache bin (run.c), and the
 	 * blocks of all runs not out (given back or never carved yet). */
 	struct run *runs[TC_BINS];
@@ -604,6 +609,7 @@ struct mm_options {
 	size_t mmap_threshold;
 	size_t trim_threshold;
 	size_t top_pad;
+	unsigned purge_delay_ms;	/* free tops wait this long (heap.c); 0: at once */
 	bool dyn_threshold;		/* neither threshold set: adapt them (huge.c) */
 	unsigned arenas;		/* 0: from the CPU count */
 	bool require_device;
@@ -623,6 +629,10 @@ static inline size_t mm_trim_threshold(void)
 static inline size_t mm_top_pad(void)
 {
 	return __atomic_load_n(&mm_opt.top_pad, __ATOMIC_RELAXED);
+}
+static inline unsigned mm_purge_delay_ms(void)
+{
+	return __atomic_load_n(&mm_opt.purge_delay_ms, __ATOMIC_RELAXED);
 }
 static inline int mm_policy(void)
 {

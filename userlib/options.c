@@ -21,6 +21,7 @@ struct mm_options mm_opt = {
 	.mmap_threshold = (size_t)1 << 20,
 	.trim_threshold = (size_t)2 << 20,
 	.top_pad = (size_t)128 << 10,
+	.purge_delay_ms = 250,
 	.dyn_threshold = true,
 	.arenas = 0,
 	.require_device = false,
@@ -92,6 +93,10 @@ static void apply(const char *name, const char *val)
 			mm_opt.trim_threshold = v < 65536 ? 65536 : v;
 			mm_opt.dyn_threshold = false;
 		}
+	} else if (!strcmp(name, "MYMEM_PURGE_DELAY")) {
+		/* milliseconds, no suffix; at most a minute */
+		if (parse_size(val, &v) && val[strlen(val) - 1] >= '0' && val[strlen(val) - 1] <= '9')
+			mm_opt.purge_delay_ms = v > 60000 ? 60000 : (unsigned)v;
 	} else if (!strcmp(name, "MYMEM_REQUIRE_DEVICE")) {
 		mm_opt.require_device = val[0] != '\0' && strcmp(val, "0") != 0;
 	} else if (!strcmp(name, "MYMEM_DEVICE")) {

@@ -97,8 +97,8 @@ struct segment *seg_create(struct arena *a, size_t min_block)
 	s->reserved = reserve;
 	s->committed = commit;
 	s->arena = a;
-	s->huge_usable = 0;
 	b = seg_first(s);
+	s->top_reused = (char *)b;
 	s->dirty_end = (char *)blk_payload(b);
 	b->prev_size = 0;
 	blk_set(b, commit - MM_SEG_HDR - MM_HDR, B_FREE);

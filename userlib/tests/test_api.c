@@ -1182,20 +1182,121 @@ TEST(malloc_trim_gives_pages_back)
 	ASSERT_EQ(0, mymem_check());
 }
 
-TEST(memory_falls_after_big_frees_without_trim)
-{
-	enum { N = 400 };
-	void *p[N];
-	struct mymem_heap_stats s1, s2;
+/*
+ * Free tops go back after the purge delay (250 ms by default, heap.c),
+ * at the arena's next heap operation: here the free of a block of the
+ * free lists, which lands on the top.
+ */
+enum { BIG_N = 400, BIG_SIZE = 64 * 1024 };	/* 25 MiB of free-list blocks */
 
-	for (int i = 0; i < N; i++)
-		p[i] = malloc(64 * 1024);
-	s1 = get_stats();
-	for (int i = 0; i < N; i++)
+static size_t mapped_bytes(void)
+{
+	struct mymem_heap_stats st = get_stats();
+
+	return st.pages_mapped * st.page_size;
+}
+
+static void big_alloc(void **p)
+{
+	for (int i = 0; i < BIG_N; i++)
+		p[i] = malloc(BIG_SIZE);
+}
+
+static void big_free(void **p)
+{
+	for (int i = 0; i < BIG_N; i++)
 		free(p[i]);
-	s2 = get_stats();
-	/* 25 MiB were in use; well over half of it must be back already */
-	ASSERT_LT(s2.pages_mapped * s2.page_size + 12 * MiB, s1.pages_mapped * s1.page_size);
+}
+
+static void after_purge_delay(void)
+{
+	usleep(350 * 1000);
+	free(malloc(20000));	/* above 16 KiB: the free lists, at the top */
+}
+
+TEST(memory_falls_after_big_frees_once_the_purge_delay_passed)
+{
+	void *p[BIG_N];
+	size_t m1, m2;
+
+	big_alloc(p);
+	m1 = mapped_bytes();
+	big_free(p);
+	m2 = mapped_bytes();
+	/* kept for now: a program that builds them again finds them */
+	ASSERT_GE(m2 + MiB, m1);
+	after_purge_delay();
+	/* well over half of the 25 MiB went back, without mymem_trim */
+	ASSERT_LT(mapped_bytes() + 12 * MiB, m1);
+	ASSERT_EQ(0, mymem_check());
+}
+
+TEST(memory_reused_during_the_purge_delay_stays)
+{
+	void *p[BIG_N];
+	size_t m1;
+
+	big_alloc(p);
+	m1 = mapped_bytes();
+	big_free(p);		/* arms the purge */
+	big_alloc(p);		/* takes the same pages again */
+	big_free(p);
+	after_purge_delay();
+	/* the 25 MiB were used again inside the delay: they stayed (only
+	 * what the heap had committed above them and never used went) */
+	ASSERT_GE(mapped_bytes(), (size_t)BIG_N * BIG_SIZE);
+	/* the free of after_purge_delay() armed it again: now it goes */
+	after_purge_delay();
+	ASSERT_LT(mapped_bytes() + 12 * MiB, m1);
+}
+
+TEST(malloc_reaching_the_clock_check_purges_too)
+{
+	void *p[BIG_N], *q[64];
+	size_t m1;
+
+	big_alloc(p);
+	m1 = mapped_bytes();
+	big_free(p);
+	usleep(350 * 1000);
+	/* no free: heap_alloc looks at the clock once every 64 calls */
+	for (int i = 0; i < 64; i++)
+		q[i] = malloc(20000);
+	ASSERT_LT(mapped_bytes() + 10 * MiB, m1);
+	for (int i = 0; i < 64; i++)
+		free(q[i]);
+}
+
+static void purge_now_child(void *arg)
+{
+	char *const envp[] = { "MYMEM_PURGE_DELAY=0", NULL };
+	char *const argv[] = { g_argv[0], "--purge-now-child", NULL };
+
+	(void)arg;
+	execve("/proc/self/exe", argv, envp);
+	_exit(99);
+}
+
+/* Run in the child: with MYMEM_PURGE_DELAY=0 the frees trim at once. */
+static int purge_now_check(void)
+{
+	void *p[BIG_N];
+	size_t m1;
+
+	big_alloc(p);
+	m1 = mapped_bytes();
+	big_free(p);
+	if (mapped_bytes() + 12 * MiB < m1)
+		fprintf(stderr, "purge-now-ok\n");
+	return 0;
+}
+
+TEST(purge_delay_zero_trims_at_each_free)
+{
+	char msg[2048];
+
+	ASSERT_EQ(0, run_in_child(purge_now_child, NULL, msg, sizeof(msg)));
+	ASSERT_NE(NULL, strstr(msg, "purge-now-ok"));
 }
 
 /* Whether this process holds CAP_SYS_ADMIN (bit 21 of CapEff). */
@@ -1316,5 +1417,7 @@ int main(int argc, char **argv)
 		free(p);
 		return 0;
 	}
+	if (argc > 1 && !strcmp(argv[1], "--purge-now-child"))
+		return purge_now_check();
 	return test_harness_run(argc, argv);
 }
