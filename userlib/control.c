@@ -69,7 +69,9 @@ API int mymem_set_policy(int policy)
 	return r;
 }
 
-static size_t trim_heap(void)
+/* Everything free back to the page source (also when an allocation found
+ * the page source refusing: malloc_api.c); no arena lock may be held. */
+size_t mm_trim_all(void)
 {
 	size_t released = 0;
 
@@ -89,7 +91,7 @@ static size_t trim_heap(void)
 API size_t mymem_trim(void)
 {
 	bool m = vg_mute();
-	size_t r = trim_heap();
+	size_t r = mm_trim_all();
 
 	vg_unmute(m);
 	return r;

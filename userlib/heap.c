@@ -144,6 +144,8 @@ static bool purge_segment(struct arena *a, struct segment *s, size_t pad)
 	if (!t || blk_size(t) < threshold || blk_size(t) <= pad)
 		return false;
 	from = s->top_reused > (char *)t ? s->top_reused : (char *)t;
+	if (from > (char *)seg_sentinel(s))	/* a block since trimmed away */
+		from = (char *)seg_sentinel(s);
 	if ((size_t)((char *)seg_sentinel(s) - from) < threshold)
 		return true;	/* reused: its own wait starts now */
 	if (t == seg_first(s) && from == (char *)t && a->nsegs > 1) {

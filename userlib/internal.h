@@ -453,6 +453,8 @@ MM_HIDDEN struct block *heap_take_back(struct arena *a, struct segment *s, struc
 MM_HIDDEN bool heap_resize(struct arena *a, struct segment *s, struct block *b, size_t bs,
 			   size_t want);
 MM_HIDDEN size_t heap_trim_arena(struct arena *a);
+/* Every arena's free pages back to the page source now (control.c). */
+MM_HIDDEN size_t mm_trim_all(void);
 
 /* ---- runs: blocks of one size class (run.c) ----------------------------- */
 

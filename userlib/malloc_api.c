@@ -77,7 +77,7 @@ __attribute__((constructor)) static void mm_ctor(void)
 	__atomic_store_n(&mm_ctor_done, true, __ATOMIC_RELEASE);
 }
 
-static void *mm_alloc(size_t n, size_t align, bool zero)
+static void *mm_alloc_once(size_t n, size_t align, bool zero)
 {
 	struct arena *a;
 	struct block *b;
@@ -107,6 +107,29 @@ static void *mm_alloc(size_t n, size_t align, bool zero)
 	if (zero)
 		memset(p, 0, dirty < n ? dirty : n);
 	mm_count_alloc(blk_size(b) - MM_HDR);
+	return p;
+}
+
+/*
+ * The page source refused (ENOMEM: a memory limit, the module's max_pages).
+ * The heap may hold free pages it has not given back yet (a pending purge,
+ * pads, empty runs): give them back and say whether a retry may succeed.
+ */
+static bool trimmed_for_retry(void)
+{
+	int e = errno;
+	bool r = mm_trim_all() > 0;
+
+	errno = e;
+	return r;
+}
+
+static void *mm_alloc(size_t n, size_t align, bool zero)
+{
+	void *p = mm_alloc_once(n, align, zero);
+
+	if (!p && n <= MM_MAX_REQUEST && trimmed_for_retry())
+		p = mm_alloc_once(n, align, zero);
 	return p;
 }
 
@@ -435,6 +458,8 @@ static void *malloc_to_grow(size_t n, size_t old)
 		return vg_alloc(p, n, false);
 	}
 	p = huge_alloc(n, MM_ALIGN, n <= MM_MAX_REQUEST / 3 ? 3 * n : 0);
+	if (!p && trimmed_for_retry())
+		p = huge_alloc(n, MM_ALIGN, n <= MM_MAX_REQUEST / 3 ? 3 * n : 0);
 	if (p)
 		mm_count_alloc(seg_lookup(p)->huge_usable);
 	vg_unmute(m);
