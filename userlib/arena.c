@@ -71,11 +71,12 @@ void mm_lock_wake(mm_lock_t *l)
 void arena_init_all(unsigned n, int policy)
 {
 	mm_narenas = n;
-	/* Only the arenas in use: each is some 6 KiB of free-list heads, and
-	 * writing all 64 would make their pages resident in every process. */
+	/* Only the arenas in use, and of them only what is not zero: each
+	 * has some 6 KiB of free-list heads, static and so zero already;
+	 * writing them would make their pages resident in every process. */
 	for (unsigned i = 0; i < n; i++) {
 		mm_arenas[i].index = i;
-		fl_init(&mm_arenas[i].fl, policy);
+		mm_arenas[i].fl.policy = policy;
 	}
 }
 
