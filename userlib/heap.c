@@ -63,14 +63,16 @@ static void count_used(struct arena *a, struct segment *s, struct block *b, size
 #define MM_TRIM_PAD_MAX	((size_t)1 << 30)
 #define MM_TRIM_DECAY_MS	1000
 
+/* Coarse monotonic milliseconds, never 0; 0 when there is no clock (a
+ * seccomp filter refusing the call): then purges happen at the free. */
 static int64_t coarse_ms(void)
 {
 	struct timespec ts;
 
 	/* raw, not the vDSO: this runs rarely (sys.h) */
 	if (mm_syscall3(SYS_clock_gettime, CLOCK_MONOTONIC_COARSE, (long)&ts, 0) != 0)
-		return 1;
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1;	/* never 0 */
+		return 0;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1;
 }
 
 static size_t trim_pad(struct arena *a)
@@ -113,8 +115,9 @@ static void note_trim(struct arena *a, size_t released)
  * the arena's purge: each segment notes where its top starts
  * (top_reused, which every block handed out above raises: count_used,
  * heap_resize), and once mm_purge_delay_ms have passed the arena's next
- * heap operation gives back what stayed free above that mark and the pad
- * the whole time.  What the program took again in the meantime stays.
+ * heap operation (a free reaching a top, or one in 64 heap allocations
+ * and thread-cache refills) gives back what stayed free above that mark
+ * and the pad the whole time.  What the program took again in the meantime stays.
  * An idle program keeps its free top until it next frees a large block
  * or allocates (mimalloc's and jemalloc's delayed purges do the same);
  * mymem_trim() and malloc_trim() give everything back at once, and
@@ -180,15 +183,21 @@ static void purge_now(struct arena *a, int64_t now)
 		purge_arm(a, now);
 }
 
-/* heap_alloc's look at a pending purge: the clock once every 64 calls. */
+/* A look at a pending purge from heap_alloc and the thread caches'
+ * refills (heap_purge_tick): the clock once every 64 calls. */
 static inline void purge_if_due(struct arena *a)
 {
 	if (MM_UNLIKELY(a->purge_due) && !(++a->purge_ticks & 63)) {
 		int64_t now = coarse_ms();
 
-		if (now >= a->purge_due)
+		if (now >= a->purge_due || now == 0)
 			purge_now(a, now);
 	}
+}
+
+void heap_purge_tick(struct arena *a)
+{
+	purge_if_due(a);
 }
 
 /* Find a free block of at least need bytes, growing the heap if needed. */
@@ -297,7 +306,7 @@ static void maybe_trim(struct arena *a, struct segment *s, struct block *b)
 	decay_pad(a, now);
 	if (blk_size(b) <= trim_pad(a))
 		return;
-	if (mm_purge_delay_ms() == 0) {
+	if (mm_purge_delay_ms() == 0 || now == 0) {
 		s->top_reused = (char *)b;
 		(void)purge_segment(a, s, trim_pad(a));
 	} else if (!a->purge_due) {

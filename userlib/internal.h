@@ -401,8 +401,9 @@ struct arena {
 	size_t used_bytes;		/* block sizes of blocks not free */
 	size_t used_blocks;
 	size_t committed;		/* bytes committed in this arena's segments */
-	/* Free top bytes a trim keeps: rises when the heap grows right back
-	 * after a trim, falls when trims follow each other (heap.c). */
+	/* Free top bytes a purge keeps: rises when the heap grows right back
+	 * after a purge, falls at a purge more than a second after the last
+	 * growth (heap.c). */
 	size_t trim_pad;
 	size_t released;		/* bytes trims released since the last growth */
 	int64_t grown_at;		/* coarse monotonic ms of the last growth */
@@ -442,6 +443,9 @@ MM_HIDDEN void arena_unlock_all(void);
  * (a power of two >= 16).  *dirty gets how many payload bytes may be
  * non-zero (calloc clears only those).  Arena locked. */
 MM_HIDDEN struct block *heap_alloc(struct arena *a, size_t bs, size_t align, size_t *dirty);
+/* Carry out the arena's pending purge if it is due (checks 1 call in 64;
+ * arena locked; heap.c, "deferred purge"). */
+MM_HIDDEN void heap_purge_tick(struct arena *a);
 /* Free an in-use block of segment s (arena locked); coalesces at once. */
 MM_HIDDEN void heap_free(struct arena *a, struct segment *s, struct block *b);
 /* Blocks of a chain (B_CACHED, linked through next_free) back into the heap

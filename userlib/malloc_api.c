@@ -126,10 +126,14 @@ static bool trimmed_for_retry(void)
 
 static void *mm_alloc(size_t n, size_t align, bool zero)
 {
+	int e = errno;
 	void *p = mm_alloc_once(n, align, zero);
 
-	if (!p && n <= MM_MAX_REQUEST && trimmed_for_retry())
+	if (!p && n <= MM_MAX_REQUEST && trimmed_for_retry()) {
 		p = mm_alloc_once(n, align, zero);
+		if (p)
+			errno = e;	/* a success leaves errno as it was */
+	}
 	return p;
 }
 
@@ -442,6 +446,7 @@ static void *malloc_to_grow(size_t n, size_t old)
 {
 	void *p;
 	bool m;
+	int e;
 
 	if (n <= GROW_IN_RUNS_MAX)
 		return malloc(n);
@@ -457,9 +462,13 @@ static void *malloc_to_grow(size_t n, size_t old)
 		vg_unmute(m);
 		return vg_alloc(p, n, false);
 	}
+	e = errno;
 	p = huge_alloc(n, MM_ALIGN, n <= MM_MAX_REQUEST / 3 ? 3 * n : 0);
-	if (!p && trimmed_for_retry())
+	if (!p && trimmed_for_retry()) {
 		p = huge_alloc(n, MM_ALIGN, n <= MM_MAX_REQUEST / 3 ? 3 * n : 0);
+		if (p)
+			errno = e;	/* a success leaves errno as it was */
+	}
 	if (p)
 		mm_count_alloc(seg_lookup(p)->huge_usable);
 	vg_unmute(m);

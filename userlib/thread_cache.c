@@ -241,6 +241,7 @@ static void *tc_refill(struct tcache *tc, unsigned i)
 
 	tc->limit[i] = tc_limit[i];	/* this thread allocates the size (tc_flush_bin) */
 	first = run_alloc(a, i, k, &k, &last);
+	heap_purge_tick(a);	/* a program living on runs still purges */
 	mm_unlock(&a->lock);
 	return k ? tc_take_chain(tc, i, first, last, k) : NULL;
 }
