@@ -171,6 +171,7 @@ static int check_heap(void)
 	mm_lock(&mm_huge_lock);
 	{
 		size_t hb = 0, hn = 0;
+		int r;
 
 		for (struct segment *s = mm_huge_list; s; s = s->next) {
 			struct block *b = huge_block(s);
@@ -184,7 +185,10 @@ static int check_heap(void)
 			hb += s->huge_usable;
 			hn++;
 		}
+		r = huge_cache_check();
 		mm_unlock(&mm_huge_lock);
+		if (r != MYMEM_OK)
+			return r;
 		if (hb != atomic_load(&mm_huge_bytes) || hn != atomic_load(&mm_huge_count))
 			return MYMEM_E_STATS;
 		user_bytes += hb;

@@ -85,7 +85,7 @@ size_t mm_trim_all(void)
 		released += heap_trim_arena(a);
 		mm_unlock(&a->lock);
 	}
-	return released;
+	return released + huge_cache_drain();
 }
 
 API size_t mymem_trim(void)

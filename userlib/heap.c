@@ -63,13 +63,11 @@ static void count_used(struct arena *a, struct segment *s, struct block *b, size
 #define MM_TRIM_PAD_MAX	((size_t)1 << 30)
 #define MM_TRIM_DECAY_MS	1000
 
-/* Coarse monotonic milliseconds, never 0; 0 when there is no clock (a
- * seccomp filter refusing the call): then purges happen at the free. */
-static int64_t coarse_ms(void)
+/* raw, not the vDSO: this runs rarely (sys.h) */
+int64_t mm_coarse_ms(void)
 {
 	struct timespec ts;
 
-	/* raw, not the vDSO: this runs rarely (sys.h) */
 	if (mm_syscall3(SYS_clock_gettime, CLOCK_MONOTONIC_COARSE, (long)&ts, 0) != 0)
 		return 0;
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1;
@@ -92,7 +90,7 @@ static void note_growth(struct arena *a)
 		a->trim_pad = pad < MM_TRIM_PAD_MAX ? pad : MM_TRIM_PAD_MAX;
 		a->released = 0;
 	}
-	a->grown_at = coarse_ms();
+	a->grown_at = mm_coarse_ms();
 }
 
 /* Before a trim: forget a pad that has not been needed for a while. */
@@ -188,7 +186,7 @@ static void purge_now(struct arena *a, int64_t now)
 static inline void purge_if_due(struct arena *a)
 {
 	if (MM_UNLIKELY(a->purge_due) && !(++a->purge_ticks & 63)) {
-		int64_t now = coarse_ms();
+		int64_t now = mm_coarse_ms();
 
 		if (now >= a->purge_due || now == 0)
 			purge_now(a, now);
@@ -302,7 +300,7 @@ static void maybe_trim(struct arena *a, struct segment *s, struct block *b)
 
 	if (blk_next(b) != seg_sentinel(s) || blk_size(b) < mm_trim_threshold())
 		return;
-	now = coarse_ms();
+	now = mm_coarse_ms();
 	decay_pad(a, now);
 	if (blk_size(b) <= trim_pad(a))
 		return;
@@ -420,6 +418,52 @@ bool heap_resize(struct arena *a, struct segment *s, struct block *b, size_t bs,
 			s->top_reused = end;
 	}
 	return true;
+}
+
+/*
+ * Grow b into its free left neighbour (and its free right one, if any)
+ * when together they hold bs: the payload moves down.  A doubling array
+ * that cannot grow at its end would otherwise take a block twice its size
+ * elsewhere and leave its old one as a hole only smaller requests fit;
+ * here it takes the hole the block before it left when that moved.
+ * copy bytes of payload are kept.  Returns the block, or NULL when the
+ * neighbours are too small (nothing changed).
+ */
+struct block *heap_resize_down(struct arena *a, struct segment *s, struct block *b, size_t bs,
+			       size_t want, size_t copy)
+{
+	struct block *p = blk_prev(b), *n = blk_next(b);
+	size_t size = blk_size(b), total;
+	char *end, *kept;
+
+	if (!p || !blk_is_free(p))
+		return NULL;
+	total = blk_size(p) + size + (blk_is_free(n) ? blk_size(n) : 0);
+	if (total < bs)
+		return NULL;
+	fl_remove(&a->fl, p);
+	if (blk_is_free(n)) {
+		fl_remove(&a->fl, n);
+		memset(n, 0, MM_MIN_BLOCK);
+	}
+	blk_set(p, total, 0);
+	blk_next(p)->prev_size = total;
+	memmove(blk_payload(p), blk_payload(b), copy);
+	/* What the move left of the old header must not pass for one (a
+	 * stale pointer to the block is caught). */
+	kept = (char *)blk_payload(p) + copy;
+	if (kept < (char *)b)
+		kept = (char *)b;
+	if (kept < (char *)b + MM_HDR)
+		memset(kept, 0, (size_t)((char *)b + MM_HDR - kept));
+	split_tail(a, p, total, total < want ? total : want);
+	a->used_bytes += blk_size(p) - size;
+	end = (char *)p + blk_size(p);
+	if (end > s->dirty_end)
+		s->dirty_end = end;
+	if (end > s->top_reused)
+		s->top_reused = end;
+	return p;
 }
 
 size_t heap_trim_arena(struct arena *a)

@@ -283,6 +283,7 @@ static inline void mm_lock_reinit(mm_lock_t *l)
 enum { SEG_HEAP = 1, SEG_HUGE = 2 };
 #define SEG_MAGIC_HEAP	0x6d796d656d534547ull	/* "mymemSEG" */
 #define SEG_MAGIC_HUGE	0x6d796d656d485547ull	/* "mymemHUG" */
+#define SEG_MAGIC_CACHED 0x6d796d656d474357ull	/* "mymemGCW": in the growth cache, no block */
 
 struct arena;
 
@@ -296,6 +297,7 @@ struct segment {
 	union {
 		char *dirty_end;	/* heap: payload bytes at or above this were never handed out */
 		char *huge_payload;	/* huge: the block's payload */
+		int64_t cached_at;	/* in the growth cache: when it was freed (huge.c) */
 	};
 	union {
 		size_t huge_usable;	/* huge: bytes the caller may use (committed) */
@@ -456,7 +458,14 @@ MM_HIDDEN struct block *heap_take_back(struct arena *a, struct segment *s, struc
  * room is there; false if even bs is impossible. */
 MM_HIDDEN bool heap_resize(struct arena *a, struct segment *s, struct block *b, size_t bs,
 			   size_t want);
+/* Grow b to bs (up to want) into its free left neighbour, moving copy
+ * bytes of payload down; the block, or NULL (nothing changed). */
+MM_HIDDEN struct block *heap_resize_down(struct arena *a, struct segment *s, struct block *b,
+					 size_t bs, size_t want, size_t copy);
 MM_HIDDEN size_t heap_trim_arena(struct arena *a);
+/* Coarse monotonic milliseconds, never 0; 0 when there is no clock (a
+ * seccomp filter refusing the call): a purge then happens at once. */
+MM_HIDDEN int64_t mm_coarse_ms(void);
 /* Every arena's free pages back to the page source now (control.c). */
 MM_HIDDEN size_t mm_trim_all(void);
 
@@ -499,8 +508,14 @@ MM_HIDDEN bool run_describe(struct block *c, size_t *bs, size_t *used, size_t *c
 /* ---- huge blocks (huge.c) ----------------------------------------------- */
 
 /* A block of n bytes in a segment of its own, with room bytes of address
- * space reserved after it to grow into (huge_grow). */
+ * space reserved after it to grow into (huge_grow).  A block with room
+ * may be given a segment of the growth cache: its bytes are not zero. */
 MM_HIDDEN void *huge_alloc(size_t n, size_t align, size_t room);
+/* Give back the growth cache's segments; returns the bytes released. */
+MM_HIDDEN size_t huge_cache_drain(void);
+/* mymem_check() of the growth cache (huge lock held): 0 or an enum
+ * mymem_error. */
+MM_HIDDEN int huge_cache_check(void);
 MM_HIDDEN void huge_free(struct segment *s, void *p);
 MM_HIDDEN size_t huge_usable(struct segment *s, void *p);
 /* Grow p's block in place to at least n bytes: false if out of room or

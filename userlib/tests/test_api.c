@@ -248,9 +248,11 @@ TEST(realloc_basics)
 TEST(realloc_grows_a_large_block_in_place)
 {
 	struct mymem_heap_stats s0, s1;
-	unsigned char *p = malloc(100), *q;
+	unsigned char *p, *q;
 	size_t n = 2 * MiB;
 
+	mymem_trim();		/* no cached segment: the pages are fresh */
+	p = malloc(100);
 	ASSERT_NE(NULL, p);
 	memset(p, 0x5a, 100);
 	p = realloc(p, n);			/* moves: a mapping with room */
@@ -282,10 +284,65 @@ TEST(realloc_grows_a_large_block_in_place)
 		ASSERT_EQ(0x5a, q[i]);
 	ASSERT_EQ(0, mymem_check());
 	s0 = get_stats();
-	free(q);
+	free(q);		/* its segment waits in the growth cache */
+	mymem_trim();
 	s1 = get_stats();
 	ASSERT_EQ(s0.huge_blocks - 1, s1.huge_blocks);
 	ASSERT_GT(s0.pages_mapped, s1.pages_mapped + 4 * n / s1.page_size - 1);
+	ASSERT_EQ(0, mymem_check());
+}
+
+/*
+ * From 128 KiB on, a block realloc() has to move gets a segment of its own
+ * with room (and grows there in place).  Freed, the segment waits in the
+ * growth cache, its pages mapped, for the next growing block; the cache
+ * keeps only the pages its last block used, and mymem_trim() empties it.
+ */
+TEST(a_growing_block_past_128k_gets_a_segment_the_next_one_reuses)
+{
+	struct mymem_heap_stats s0, s1, s2;
+	char *p, *q;
+	uintptr_t seg;
+	size_t pg;
+
+	mymem_trim();
+	s0 = get_stats();
+	pg = s0.page_size;
+	p = malloc(100);
+	ASSERT_NE(NULL, p);
+	strcpy(p, "grow");
+	q = realloc(p, 200 << 10);
+	ASSERT_NE(NULL, q);
+	s1 = get_stats();
+	ASSERT_EQ(s0.huge_blocks + 1, s1.huge_blocks);
+	ASSERT_STREQ("grow", q);
+	p = realloc(q, 600 << 10);		/* three times its size: in place */
+	ASSERT_EQ(q, p);
+	memset(p + (200 << 10), 1, 400 << 10);
+	seg = (uintptr_t)p >> 22;
+	s1 = get_stats();
+	free(p);
+	s2 = get_stats();
+	ASSERT_EQ(s1.huge_blocks - 1, s2.huge_blocks);
+	ASSERT_EQ(s1.pages_mapped, s2.pages_mapped);	/* cached, not unmapped */
+	ASSERT_EQ(0, mymem_check());
+
+	p = malloc(100);
+	ASSERT_NE(NULL, p);
+	strcpy(p, "again");
+	q = realloc(p, 300 << 10);
+	ASSERT_NE(NULL, q);
+	ASSERT_EQ(seg, (uintptr_t)q >> 22);	/* the cached segment */
+	ASSERT_STREQ("again", q);
+	s1 = get_stats();
+	ASSERT_EQ(s2.pages_mapped, s1.pages_mapped);	/* its pages were there */
+	free(q);
+	s2 = get_stats();
+	/* the 300 KiB pages of the last block stay, the rest went */
+	ASSERT_LT(s2.pages_mapped + (250 << 10) / pg, s1.pages_mapped);
+	ASSERT_GE(mymem_trim(), (size_t)300 << 10);
+	s2 = get_stats();
+	ASSERT_EQ(s0.pages_mapped, s2.pages_mapped);
 	ASSERT_EQ(0, mymem_check());
 }
 
@@ -303,6 +360,62 @@ TEST(realloc_grows_in_place)
 		ASSERT_EQ('x', r[i]);
 	ASSERT_GE(malloc_usable_size(r), 2 * HEAP_REQ - 100);
 	free(r);
+	free(guard);
+	ASSERT_EQ(0, mymem_check());
+}
+
+/*
+ * A block that cannot grow at its end takes the free block before it (and
+ * the one after, if free): the data moves down, nothing new is taken from
+ * the heap.  A doubling array leaves no hole behind so.
+ */
+TEST(realloc_grows_down_into_a_free_left_neighbour)
+{
+	char *left = malloc(HEAP_REQ), *a = malloc(HEAP_REQ), *b = malloc(HEAP_REQ);
+	char *guard = malloc(HEAP_REQ), *q;
+	struct mymem_heap_stats s0, s1;
+
+	ASSERT_NE(NULL, guard);
+	if (a + malloc_usable_size(a) + 16 != b || b + malloc_usable_size(b) + 16 != guard)
+		SKIP(return, "the blocks are not neighbours");
+	fill_pattern(b, HEAP_REQ, 5);
+	free(a);
+	s0 = get_stats();
+	q = realloc(b, 2 * HEAP_REQ);		/* a's block and b's hold it */
+	s1 = get_stats();
+	ASSERT_EQ(a, q);
+	ASSERT_EQ(HEAP_REQ, check_pattern(q, HEAP_REQ, 5));
+	ASSERT_GE(malloc_usable_size(q), 2 * HEAP_REQ);
+	ASSERT_EQ(s0.pages_mapped, s1.pages_mapped);
+	ASSERT_EQ(s0.free_blocks - 1, s1.free_blocks);	/* a's block is taken */
+	ASSERT_EQ(0, mymem_check());
+	free(q);
+	free(left);
+	free(guard);
+	ASSERT_EQ(0, mymem_check());
+}
+
+/* The same with the free block after it too: left + block + right. */
+TEST(realloc_grows_down_taking_both_neighbours)
+{
+	char *left = malloc(HEAP_REQ), *a = malloc(HEAP_REQ), *b = malloc(HEAP_REQ);
+	char *c = malloc(HEAP_REQ), *guard = malloc(HEAP_REQ), *q;
+
+	ASSERT_NE(NULL, guard);
+	if (a + malloc_usable_size(a) + 16 != b || b + malloc_usable_size(b) + 16 != c ||
+	    c + malloc_usable_size(c) + 16 != guard)
+		SKIP(return, "the blocks are not neighbours");
+	fill_pattern(b, HEAP_REQ, 6);
+	free(a);
+	free(c);
+	q = realloc(b, 3 * HEAP_REQ);
+	ASSERT_EQ(a, q);
+	ASSERT_EQ(HEAP_REQ, check_pattern(q, HEAP_REQ, 6));
+	ASSERT_GE(malloc_usable_size(q), 3 * HEAP_REQ);
+	ASSERT_EQ(0, mymem_check());
+	/* The old pointer is dead: freeing it again is caught (test_errors). */
+	free(q);
+	free(left);
 	free(guard);
 	ASSERT_EQ(0, mymem_check());
 }
@@ -1306,12 +1419,22 @@ static int purge_now_check(void)
 {
 	void *p[BIG_N];
 	size_t m1;
+	char *g;
 
 	big_alloc(p);
 	m1 = mapped_bytes();
 	big_free(p);
 	if (mapped_bytes() + 12 * MiB < m1)
 		fprintf(stderr, "purge-now-ok\n");
+	/* and a segment realloc() made goes at its free: no growth cache */
+	g = realloc(malloc(100), 2 * MiB);
+	if (!g)
+		return 1;
+	memset(g, 1, 2 * MiB);
+	m1 = mapped_bytes();
+	free(g);
+	if (mapped_bytes() + 2 * MiB <= m1)
+		fprintf(stderr, "no-growth-cache-ok\n");
 	return 0;
 }
 
@@ -1321,6 +1444,7 @@ TEST(purge_delay_zero_trims_at_each_free)
 
 	ASSERT_EQ(0, run_in_child(purge_now_child, NULL, msg, sizeof(msg)));
 	ASSERT_NE(NULL, strstr(msg, "purge-now-ok"));
+	ASSERT_NE(NULL, strstr(msg, "no-growth-cache-ok"));
 }
 
 /* Whether this process holds CAP_SYS_ADMIN (bit 21 of CapEff). */

@@ -101,6 +101,37 @@ static void huge_double_free(struct misuse *m)
 	free(p);
 }
 
+/* A block realloc() moved to a segment of its own, freed: the segment
+ * waits in the growth cache, and a second free is refused all the same. */
+static void grown_double_free(struct misuse *m)
+{
+	char *p = malloc(100 << 10), *guard = malloc(100 << 10);
+
+	p = realloc(p, 300 << 10);
+	announce(m, p);
+	free(p);
+	free(p);
+	free(guard);
+}
+
+/* realloc() moved the data down into the free block before it: the old
+ * pointer, now inside the new block, is no block of its own. */
+static void moved_down_old_pointer(struct misuse *m)
+{
+	char *left = malloc(HEAP_REQ), *a = malloc(HEAP_REQ), *b = malloc(HEAP_REQ);
+	char *guard = malloc(HEAP_REQ), *q;
+
+	free(a);
+	q = realloc(b, 2 * HEAP_REQ);
+	if (q == b)
+		abort();	/* not moved: the test's premise failed; it fails too */
+	announce(m, b);
+	free(b);
+	free(q);
+	free(left);
+	free(guard);
+}
+
 static void *free_it(void *p)
 {
 	free(p);
@@ -436,6 +467,8 @@ TEST(double_free_after_merge) { expect_abort(_metadata, merged_double_free, "fre
 TEST(double_free_by_another_thread) { expect_abort(_metadata, remote_double_free, "double free"); }
 TEST(overflow_of_a_block_another_thread_freed) { expect_abort(_metadata, remote_block_overflowed, "boundary tag"); }
 TEST(double_free_large) { expect_abort(_metadata, huge_double_free, "invalid pointer"); }
+TEST(double_free_of_a_block_grown_into_its_own_segment) { expect_abort(_metadata, grown_double_free, "invalid pointer"); }
+TEST(free_of_the_old_pointer_of_a_block_moved_down) { expect_abort(_metadata, moved_down_old_pointer, "free("); }
 TEST(free_stack_pointer) { expect_abort(_metadata, stack_pointer, "invalid pointer"); }
 TEST(free_static_pointer) { expect_abort(_metadata, static_pointer, "invalid pointer"); }
 TEST(free_interior_pointer) { expect_abort(_metadata, interior_pointer, "invalid pointer"); }
