@@ -19,7 +19,9 @@
  *   MYMEM_MMAP_THRESHOLD=bytes[k|m|g]  requests at least this large get a
  *                                      mapping of their own (default 1m)
  *   MYMEM_TRIM_THRESHOLD=bytes[k|m|g]  a free top of a segment larger than
- *                                      this is returned at once (default 2m)
+ *                                      this is returned (default 2m)
+ *   MYMEM_PURGE_DELAY=ms               after this long (default 250; 0: at
+ *                                      the free, no growth cache)
  *   MYMEM_REQUIRE_DEVICE=1             no fallback: without the device every
  *                                      allocation fails with ENOMEM
  *   MYMEM_DEVICE=path                  device to open (default /dev/mymem;
