@@ -563,6 +563,7 @@ struct tcache {
 	 * served from it are refilled + nfree - flushed - count */
 	uint64_t refilled[TC_BINS], flushed[TC_BINS];
 	uint8_t fill[TC_BINS];		/* blocks the next refill carves (0: first) */
+	uint8_t nursery[TC_BINS];	/* blocks of bin i's size taken from the free lists */
 	/* blocks bin i holds before it flushes: tc_limit[i], or fewer while
 	 * it holds another arena's blocks that this thread does not reuse
 	 * (tc_flush_bin) */
@@ -635,6 +636,7 @@ struct mm_options {
 	unsigned arenas;		/* 0: from the CPU count */
 	bool require_device;
 	bool tcache;
+	unsigned nursery;		/* blocks of a size from the free lists first (thread_cache.c) */
 	char device[64];
 };
 extern MM_HIDDEN struct mm_options mm_opt;

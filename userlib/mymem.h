@@ -28,6 +28,8 @@
  *                                      "none" forces the fallback)
  *   MYMEM_ARENAS=n                     number of arenas, 1..64 (default 1 per CPU)
  *   MYMEM_TCACHE=0                     disable the per-thread caches
+ *   MYMEM_NURSERY=n                    a thread's first n blocks of each size
+ *                                      from the free lists (default 8, <= 255)
  */
 #ifndef MYMEM_H
 #define MYMEM_H

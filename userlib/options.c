@@ -26,6 +26,7 @@ struct mm_options mm_opt = {
 	.arenas = 0,
 	.require_device = false,
 	.tcache = true,
+	.nursery = 8,
 	.device = "/dev/mymem",
 };
 
@@ -109,6 +110,9 @@ static void apply(const char *name, const char *val)
 			mm_opt.arenas = v < 1 ? 1 : v > MM_MAX_ARENAS ? MM_MAX_ARENAS : (unsigned)v;
 	} else if (!strcmp(name, "MYMEM_TCACHE")) {
 		mm_opt.tcache = strcmp(val, "0") != 0;
+	} else if (!strcmp(name, "MYMEM_NURSERY")) {
+		if (parse_size(val, &v) && val[strlen(val) - 1] >= '0' && val[strlen(val) - 1] <= '9')
+			mm_opt.nursery = v > 255 ? 255 : (unsigned)v;
 	}
 }
 

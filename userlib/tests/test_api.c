@@ -1448,6 +1448,49 @@ TEST(purge_delay_zero_trims_at_each_free)
 	ASSERT_NE(NULL, strstr(msg, "no-growth-cache-ok"));
 }
 
+static void nursery_child(void *arg)
+{
+	char *const envp[] = { "MYMEM_PURGE_DELAY=250", NULL };	/* MYMEM_NURSERY unset */
+	char *const argv[] = { g_argv[0], "--nursery-child", NULL };
+
+	(void)arg;
+	execve("/proc/self/exe", argv, envp);
+	_exit(99);
+}
+
+/*
+ * Run in the child, with the default nursery of 8: a size's first blocks
+ * are carved from the free lists (a 16-byte header: 700 bytes asked, 704
+ * usable), the next come from a run (an 8-byte header: 712 usable).
+ */
+static int nursery_check(void)
+{
+	void *p[10];
+	int from_lists = 0, from_run = 0;
+
+	for (int i = 0; i < 10; i++) {
+		p[i] = malloc(700);
+		if (!p[i])
+			return 1;
+		if (malloc_usable_size(p[i]) == 704 && from_run == 0)
+			from_lists++;
+		else if (malloc_usable_size(p[i]) == 712)
+			from_run++;
+	}
+	for (int i = 0; i < 10; i++)
+		free(p[i]);
+	fprintf(stderr, "lists %d run %d check %d\n", from_lists, from_run, mymem_check());
+	return 0;
+}
+
+TEST(a_sizes_first_blocks_come_from_the_free_lists_then_from_a_run)
+{
+	char msg[2048];
+
+	ASSERT_EQ(0, run_in_child(nursery_child, NULL, msg, sizeof(msg)));
+	ASSERT_NE(NULL, strstr(msg, "lists 8 run 2 check 0")) TH_LOG("child said: %s", msg);
+}
+
 /* Whether this process holds CAP_SYS_ADMIN (bit 21 of CapEff). */
 static bool has_cap_sys_admin(void)
 {
@@ -1568,5 +1611,7 @@ int main(int argc, char **argv)
 	}
 	if (argc > 1 && !strcmp(argv[1], "--purge-now-child"))
 		return purge_now_check();
+	if (argc > 1 && !strcmp(argv[1], "--nursery-child"))
+		return nursery_check();
 	return test_harness_run(argc, argv);
 }
