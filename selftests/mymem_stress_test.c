@@ -32,6 +32,7 @@
 #include <sys/prctl.h>
 #include <sys/statfs.h>
 #include <sys/uio.h>
+#include <ucontext.h>
 
 #include "kselftest_harness.h"
 /* mymem.h's mymem_virt_to_phys() is the library's; the helper is renamed */
@@ -127,6 +128,74 @@ struct blk {
 	unsigned char seed;
 };
 
+/*
+ * What this thread was doing, for crash_report(): a worker that dies of a
+ * signal says where and in which call, not just its exit status.
+ */
+static __thread const char *t_doing = "-";
+static __thread size_t t_size;
+static __thread void *t_ptr;
+
+/* Print the lines of /proc/self/maps within 4 MiB of @a (signal-safe). */
+static void crash_maps(const char *what, uintptr_t a)
+{
+	char buf[4096], line[200];
+	int fd = open("/proc/self/maps", O_RDONLY), n, len = 0, i;
+
+	if (fd < 0)
+		return;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (i = 0; i < n; i++) {
+			unsigned long lo, hi;
+
+			if (buf[i] != '\n') {
+				if (len < (int)sizeof(line) - 1)
+					line[len++] = buf[i];
+				continue;
+			}
+			line[len] = 0;
+			len = 0;
+			if (sscanf(line, "%lx-%lx", &lo, &hi) != 2 ||
+			    hi + (4 << 20) < a || lo > a + (4 << 20))
+				continue;
+			dprintf(1, "#   %s%s %s\n", lo <= a && a < hi ? "=> " : "   ",
+				what, line);
+		}
+	}
+	close(fd);
+}
+
+static void crash_report(int sig, siginfo_t *si, void *ucv)
+{
+	uintptr_t ip = 0;
+#if defined(__x86_64__)
+	ucontext_t *uc = ucv;
+
+	ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+#else
+	(void)ucv;
+#endif
+	dprintf(1, "# CRASH pid %d tid %d: signal %d code %d at %p, ip %#lx, "
+		"in %s(%zu) ptr %p\n", (int)getpid(), (int)gettid(), sig,
+		si->si_code, si->si_addr, (unsigned long)ip, t_doing, t_size, t_ptr);
+	crash_maps("addr", (uintptr_t)si->si_addr);
+	if (ip)
+		crash_maps("ip", ip);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void catch_crashes(void)
+{
+	struct sigaction sa = { .sa_sigaction = crash_report, .sa_flags = SA_SIGINFO };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+	sigaction(SIGILL, &sa, NULL);
+	sigaction(SIGFPE, &sa, NULL);
+}
+
 static size_t pick_size(uint64_t *rng)
 {
 	unsigned int r = xs(rng) % 100;
@@ -172,7 +241,11 @@ static unsigned long churn(struct figures *f, uint64_t *rng, uint64_t deadline,
 		if (b->p) {
 			if (!blk_ok(b))
 				atomic_fetch_add(&f->corrupt, 1);
+			t_doing = "free";
+			t_size = b->n;
+			t_ptr = b->p;
 			free(b->p);
+			t_doing = "churn";
 			b->p = NULL;
 			live--;
 			atomic_fetch_add(&f->frees, 1);
@@ -180,7 +253,17 @@ static unsigned long churn(struct figures *f, uint64_t *rng, uint64_t deadline,
 		}
 		b->n = pick_size(rng);
 		errno = 0;
-		b->p = xs(rng) % 4 ? malloc(b->n) : calloc(1, b->n);
+		t_size = b->n;
+		t_ptr = NULL;
+		if (xs(rng) % 4) {
+			t_doing = "malloc";
+			b->p = malloc(b->n);
+		} else {
+			t_doing = "calloc";
+			b->p = calloc(1, b->n);
+		}
+		t_doing = "churn";
+		t_ptr = b->p;
 		if (!b->p) {
 			if (errno == ENOMEM)
 				atomic_fetch_add(&f->enomem, 1);
@@ -231,8 +314,11 @@ static void *churn_thread(void *arg)
 		churn(t->f, &t->rng, t->deadline, 2000, false);
 		if (t->forker && xs(&t->rng) % 3 == 0) {
 			/* fork in the middle of everybody's allocating */
-			pid_t pid = fork();
+			pid_t pid;
 
+			t_doing = "fork";
+			pid = fork();
+			t_doing = "churn";
 			if (pid == 0) {
 				churn(t->f, &t->rng, now_ms() + 300, 300, false);
 				if (xs(&t->rng) % 3 == 0)
@@ -251,6 +337,7 @@ static void *churn_thread(void *arg)
 			}
 		}
 	}
+	t_doing = "thread exit";	/* the thread cache goes back after this */
 	return NULL;
 }
 
@@ -262,19 +349,23 @@ static void worker(struct figures *f, int nthreads, uint64_t seed, uint64_t end)
 	int i, n = 0;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	catch_crashes();
 	atomic_fetch_add(&f->procs, 1);
 	for (i = 0; i < nthreads; i++) {
 		t[i].f = f;
 		t[i].rng = seed * 0x9e3779b97f4a7c15ull + i + 1;
 		t[i].deadline = end;
 		t[i].forker = i == 0;
+		t_doing = "pthread_create";
 		if (pthread_create(&tid[i], NULL, churn_thread, &t[i]) == 0)
 			n++;
 		/* EAGAIN at the limits is fine: run with fewer threads */
 	}
+	t_doing = "pthread_join";
 	for (i = 0; i < nthreads; i++)
 		if (i < n)
 			pthread_join(tid[i], NULL);
+	t_doing = "exit";
 	/* leave half the time with blocks still allocated: exit frees them */
 	if (seed & 1)
 		_exit(0);
