@@ -345,8 +345,9 @@ static void *churn_thread(void *arg)
 static void worker(struct figures *f, int nthreads, uint64_t seed, uint64_t end)
 {
 	pthread_t tid[16];
+	bool started[16] = { false };
 	struct thr t[16];
-	int i, n = 0;
+	int i;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	catch_crashes();
@@ -357,13 +358,13 @@ static void worker(struct figures *f, int nthreads, uint64_t seed, uint64_t end)
 		t[i].deadline = end;
 		t[i].forker = i == 0;
 		t_doing = "pthread_create";
-		if (pthread_create(&tid[i], NULL, churn_thread, &t[i]) == 0)
-			n++;
-		/* EAGAIN at the limits is fine: run with fewer threads */
+		/* EAGAIN at the limits is fine: run with fewer threads (any of
+		 * them may fail, not only the last ones) */
+		started[i] = pthread_create(&tid[i], NULL, churn_thread, &t[i]) == 0;
 	}
 	t_doing = "pthread_join";
 	for (i = 0; i < nthreads; i++)
-		if (i < n)
+		if (started[i])
 			pthread_join(tid[i], NULL);
 	t_doing = "exit";
 	/* leave half the time with blocks still allocated: exit frees them */
