@@ -27,6 +27,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/futex.h>
+#include <sys/single_threaded.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -206,12 +207,19 @@ void arena_set_policy(int policy)
 	}
 }
 
-/* fork(): take every lock so the child sees a consistent heap. */
+/*
+ * fork(): take every lock so the child sees a consistent heap.  Not in a
+ * process that has never had a second thread (glibc's
+ * __libc_single_threaded): no lock can be held by anybody else then, and
+ * taking them wrote to pages that fork has just made copy-on-write, a
+ * fault in the parent and more in the child each time (a shell forks for
+ * every command).
+ */
 static bool fork_locked;
 
 static void atfork_prepare(void)
 {
-	fork_locked = atomic_load(&mm_init_state) == 2;
+	fork_locked = atomic_load(&mm_init_state) == 2 && !__libc_single_threaded;
 	if (!fork_locked)
 		return;
 	tc_atfork_prepare();
