@@ -45,6 +45,7 @@ bool mm_init_slow(void)
 {
 	int s = 0;
 
+	ps_bss_no_huge_pages();	/* mm_init_state is in it */
 	if (atomic_compare_exchange_strong(&mm_init_state, &s, 1)) {
 		const unsigned char *rnd = (const unsigned char *)getauxval(AT_RANDOM);
 		unsigned n;
