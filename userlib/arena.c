@@ -219,8 +219,12 @@ static bool fork_locked;
 
 static void atfork_prepare(void)
 {
-	fork_locked = atomic_load(&mm_init_state) == 2 && !__libc_single_threaded;
-	if (!fork_locked)
+	bool lock = atomic_load(&mm_init_state) == 2 && !__libc_single_threaded;
+
+	/* Written only when it changes: its page is copy-on-write too. */
+	if (fork_locked != lock)
+		fork_locked = lock;
+	if (!lock)
 		return;
 	tc_atfork_prepare();
 	mm_lock(&mm_huge_lock);

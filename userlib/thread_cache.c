@@ -25,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/single_threaded.h>
+
 #include "internal.h"
 #include "pagesource.h"
 
@@ -89,12 +91,23 @@ static void tc_counters(struct tcache *tc, struct counters *out)
 	atomic_store_explicit(&out->free_bytes, fb, memory_order_relaxed);
 }
 
+/*
+ * A thread's exit handler.  In a process that never had a second thread
+ * (__libc_single_threaded) this is exit() itself, before the atexit
+ * handlers, and the thread's TLS lives until the process ends: the cache
+ * stays as it is and keeps serving whatever runs after it.  Flushing it
+ * would write to every run its blocks came
+ * from: for a forked child, a copy-on-write fault each (about 4 for each
+ * command substitution of a bash script) just before the process ends.
+ */
 static void tc_exit(void *arg)
 {
 	struct tcache *tc = arg;
 
 	struct counters c;
 
+	if (__libc_single_threaded)
+		return;
 	t_state = TC_OFF;
 	mm_t_tc = NULL;
 	tc_flush_bins(tc, 0);
