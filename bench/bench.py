@@ -303,7 +303,8 @@ def cmd_vm(args):
         log("bench: libmymem rows will be missing in the VM: " + libinfo["missing"])
     vmrun = os.path.join(TOP, "qemu", "vm-run")
     guest = ["python3", os.path.join(HERE, "bench.py"), "--build", args.build,
-             "guest", "--runs", str(args.runs), "--scale", str(args.scale),
+             "guest", "--runs", str(args.runs), "--real-runs", str(args.real_runs),
+             "--scale", str(args.scale),
              "--parts", args.parts]
     if lib:
         guest += ["--lib", lib]
@@ -380,7 +381,7 @@ def cmd_guest(args):
             params[n] = read_sys(os.path.join(pdir, n))
     emit({"kind": "meta", "side": "guest", "kernel": platform.release(),
           "thp": read_sys("/sys/kernel/mm/transparent_hugepage/enabled"),
-          "real_bash_n": REAL_BASH_N, "real_py_n": REAL_PY_N,
+          "real_bash_n": REAL_BASH_N, "real_py_n": REAL_PY_N, "real_runs": args.real_runs,
           "fork_iters": [FORK_ITERS[m] for m in FORK_SIZES],
           "pages_budget": args.pages_budget,
           "ncpu": os.cpu_count(), "dev": os.path.exists("/dev/mymem"),
@@ -464,7 +465,7 @@ def cmd_guest(args):
             path = path.replace("{build}", b)
             if os.path.exists(path):
                 allocs.append((name, {"LD_PRELOAD": path}))
-        for r in range(args.runs):
+        for r in range(args.real_runs):
             t0 = time.monotonic()
             jobs = [(p, a) for p in progs for a in allocs]
             random.Random(4000 + r).shuffle(jobs)
@@ -480,7 +481,7 @@ def cmd_guest(args):
                     rec["rc"] = res["rc"] or -1
                     rec["error"] = "rc=%s %s" % (res["rc"], res["err"].strip()[-200:])
                 emit(rec)
-            progress("real programs run %d/%d: %.1f s" % (r + 1, args.runs, time.monotonic() - t0))
+            progress("real programs run %d/%d: %.1f s" % (r + 1, args.real_runs, time.monotonic() - t0))
 
     progress("guest total %.1f s" % (time.monotonic() - t_all))
 
@@ -930,8 +931,10 @@ def cmd_report(args):
         if rp:
             md += ["Wall time and peak RSS (ru_maxrss of the process tree, by bench/workloads/runmax.c) of the whole run (start-up included): `bash bench/real/forky.sh %s` "
                    "(command substitutions, pipes, external commands: every child inherits "
-                   "LD_PRELOAD) and `python3 bench/real/pywork.py %s` (dicts, lists, strings, json)." % (
-                       gmeta.get("real_bash_n", "?"), gmeta.get("real_py_n", "?")), "",
+                   "LD_PRELOAD) and `python3 bench/real/pywork.py %s` (dicts, lists, strings, json), "
+                   "%s rounds, each in a shuffled order." % (
+                       gmeta.get("real_bash_n", "?"), gmeta.get("real_py_n", "?"),
+                       gmeta.get("real_runs", hmeta.get("runs", "?"))), "",
                    "| program | allocator | median wall (s) | spread min–max (s) | peak RSS (MiB) | time / glibc | paired ratio min–max | note |",
                    "|---|---|---|---|---|---|---|---|"]
             seen = {r["alloc"] for r in rp}
@@ -999,6 +1002,8 @@ def main():
     p.add_argument("--kver", default="6.1")
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--scale", type=float, default=0.03)
+    p.add_argument("--real-runs", type=int, default=15,
+                   help="rounds of the real programs (short, noisy under TCG)")
     p.add_argument("--parts", default="pages,fork,workloads,real")
     p.add_argument("--only", default="")
     p.add_argument("--mem", type=int, default=3072)
@@ -1011,6 +1016,7 @@ def main():
     p = sub.add_parser("guest")
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--scale", type=float, default=0.03)
+    p.add_argument("--real-runs", type=int, default=15)
     p.add_argument("--parts", default="pages,fork,workloads,real")
     p.add_argument("--only", default="")
     p.add_argument("--lib", default="")
