@@ -78,8 +78,9 @@ static const char *errno_name(int e)
  * library cleared 2 MiB and kept it resident (its PTEs copied at every
  * fork once the advice below split it).  So the advice covers all of the
  * bss and comes before the first write to it.  The linker defines both
- * bounds in every shared object; hidden references bind to ours.  Kernels
- * without THP refuse the advice; nothing changes then.
+ * bounds in every shared object; hidden references bind to ours (linked
+ * statically, they bound the program's bss, which then gets the advice
+ * too).  Kernels without THP refuse the advice; nothing changes then.
  */
 extern char __bss_start[] MM_HIDDEN, _end[] MM_HIDDEN;
 
