@@ -138,4 +138,79 @@ TEST_F(forking, child_sees_snapshot)
 	ASSERT_EQ(0, mymem_check());
 }
 
+/*
+ * exit() runs the thread-local destructors before the atexit handlers.  In
+ * a process that never had a second thread the thread cache survives them
+ * (a forked child must not write to every run its cache came from just
+ * before it ends) and keeps serving the handlers; once a second thread has
+ * existed, the exiting thread's cache is flushed as at any thread exit.
+ * Either way the heap stays consistent for whatever runs last.
+ */
+static void *exit_last_freed;
+static bool exit_expect_cached;
+
+static void check_after_tls_destructors(void)
+{
+	struct mymem_heap_stats st;
+	void *p;
+
+	if (mymem_heap_stats(&st) != 0)
+		_exit(10);
+	if (exit_expect_cached != (st.cached_blocks > 0))
+		_exit(11);
+	p = malloc(48);
+	if (!p)
+		_exit(12);
+	/* The cache is LIFO: it hands back the block freed last. */
+	if (exit_expect_cached && p != exit_last_freed)
+		_exit(13);
+	free(p);
+	_exit(mymem_check() == 0 ? 0 : 14);
+}
+
+static void *do_nothing(void *arg)
+{
+	return arg;
+}
+
+/* In a child: cache blocks, register the check, exit(); its status. */
+static int exit_with_cached_blocks(bool second_thread)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		void *b[32];
+
+		if (second_thread) {
+			pthread_t t;
+
+			if (pthread_create(&t, NULL, do_nothing, NULL) || pthread_join(t, NULL))
+				_exit(20);
+		}
+		for (int i = 0; i < 32; i++)
+			b[i] = malloc(48);
+		for (int i = 0; i < 32; i++)
+			free(b[i]);
+		exit_last_freed = b[31];
+		exit_expect_cached = !second_thread;
+		if (atexit(check_after_tls_destructors))
+			_exit(21);
+		exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+TEST(exit_keeps_the_cache_of_a_single_threaded_process)
+{
+	ASSERT_EQ(0, exit_with_cached_blocks(false));
+}
+
+TEST(exit_flushes_the_cache_once_a_second_thread_existed)
+{
+	ASSERT_EQ(0, exit_with_cached_blocks(true));
+}
+
 TEST_HARNESS_MAIN
