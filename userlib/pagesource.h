@@ -18,9 +18,9 @@
 
 #include "internal.h"
 
-/* Choose the source (device or fallback); false if none may be used. */
 /* Before the first write to the library's bss: no huge pages for it. */
 MM_HIDDEN void ps_bss_no_huge_pages(void);
+/* Choose the source (device or fallback); false if none may be used. */
 MM_HIDDEN bool ps_init(void);
 MM_HIDDEN int ps_source(void);			/* enum mymem_page_source */
 MM_HIDDEN size_t ps_page_size(void);

@@ -96,9 +96,9 @@ static void tc_counters(struct tcache *tc, struct counters *out)
  * (__libc_single_threaded) this is exit() itself, before the atexit
  * handlers, and the thread's TLS lives until the process ends: the cache
  * stays as it is and keeps serving whatever runs after it.  Flushing it
- * would write to every run its blocks came
- * from: for a forked child, a copy-on-write fault each (about 4 for each
- * command substitution of a bash script) just before the process ends.
+ * would write to every run its blocks came from: for a forked child, a
+ * copy-on-write fault each (about 4 for each command substitution of a
+ * bash script) just before the process ends.
  */
 static void tc_exit(void *arg)
 {
