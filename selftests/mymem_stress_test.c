@@ -534,7 +534,11 @@ TEST_F_TIMEOUT(stress, sigkill_during_heavy_allocation_returns_every_page, 600)
 			prctl(PR_SET_PDEATHSIG, SIGKILL);
 			for (i = 0; i < 3; i++) {
 				t[i] = (struct thr){ f, 77 + 13 * i + k, now_ms() + 120000, false };
-				pthread_create(&tid[i], NULL, churn_thread, &t[i]);
+				if (pthread_create(&tid[i], NULL, churn_thread, &t[i]) != 0) {
+					/* not the 4 threads the test reports */
+					pipe_put(p[1], 'e');
+					_exit(3);
+				}
 			}
 			{	/* heavy: touch every byte, keep a lot live */
 				uint64_t rng = 5 + k;
