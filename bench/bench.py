@@ -545,7 +545,7 @@ class Cells:
 
 def workload_table(cells, wls, allocs, base="glibc", dev=False, worst=None):
     hdr = ["workload", "allocator", "median time (s)", "spread min–max (s)", "±%",
-           "peak RSS (MiB)"]
+           "peak RSS (MiB)", "RSS min–max (MiB)"]
     if dev:
         hdr.append("device peak (MiB)")
     hdr += ["time / %s" % base, "paired ratio min–max", "RSS / %s" % base, "note"]
@@ -558,7 +558,7 @@ def workload_table(cells, wls, allocs, base="glibc", dev=False, worst=None):
             if not ts:
                 errs = cells.fail.get((w, a))
                 note = ("FAILED: " + errs[0][:60]) if errs else "missing"
-                row = [w, a, "–", "–", "–", "–"] + (["–"] if dev else []) + ["–", "–", "–", note]
+                row = [w, a, "–", "–", "–", "–", "–"] + (["–"] if dev else []) + ["–", "–", "–", note]
                 lines.append("| " + " | ".join(row) + " |")
                 continue
             if cells.fail.get((w, a)):
@@ -570,8 +570,9 @@ def workload_table(cells, wls, allocs, base="glibc", dev=False, worst=None):
             plo, phi = cells.paired(w, a, base) if a != base else (None, None)
             if worst and a == "libmymem" and tr is not None and tr > worst:
                 note += "MISSED: > %.2fx %s" % (worst, base)
+            rs = cells.rss.get((w, a), [])
             row = [w, a, "%.3f" % m, "%.3f–%.3f" % (lo, hi), "%.0f" % (100 * (hi - lo) / 2 / m),
-                   "%.1f" % rss]
+                   "%.1f" % rss, "%.1f–%.1f" % (min(rs), max(rs))]
             if dev:
                 dp = median(cells.devpk.get((w, a), []))
                 row.append(fmt(dp, "%.1f") if dp else "–")
@@ -579,6 +580,22 @@ def workload_table(cells, wls, allocs, base="glibc", dev=False, worst=None):
                     fmt(rr, "%.2f"), note]
             lines.append("| " + " | ".join(row) + " |")
     return lines
+
+
+def rss_spread_note(cells, wls, a="libmymem"):
+    """Where a's peak RSS moved most between runs: a median of runs that
+    far apart says as much about scheduling as about the allocator."""
+    widest = None
+    for w in wls:
+        rs = cells.rss.get((w, a), [])
+        if len(rs) > 1 and median(rs):
+            half = (max(rs) - min(rs)) / 2 / median(rs)
+            if widest is None or half > widest[0]:
+                widest = (half, w, min(rs), max(rs))
+    if widest is None:
+        return ""
+    return "; widest spread of its runs: %s %.1f–%.1f MiB (±%.0f%%)" % (
+        widest[1], widest[2], widest[3], 100 * widest[0])
 
 
 def geo_ratio(cells, wls, a, base, what="t"):
@@ -651,7 +668,8 @@ def cmd_report(args):
               "`vm.jsonl` in this directory.  Times are medians over the runs; the spread "
               "is min–max (±% = half the range over the median); every ratio is "
               "median / median against the baseline measured in the same run (same host, "
-              "or same VM boot); \"paired ratio\" is the range of the per-run ratios.")
+              "or same VM boot); \"paired ratio\" is the range of the per-run ratios; "
+              "peak RSS is the median, with the lowest and highest of the runs beside it.")
     md.append("")
     targets = []
 
@@ -724,8 +742,9 @@ def cmd_report(args):
         if gr is None:
             targets.append("- native peak RSS(libmymem)/peak RSS(glibc) geomean <= 1.0: **MISSED** (no data)")
         else:
-            targets.append("- native peak RSS(libmymem)/peak RSS(glibc) geomean <= %.1f: %s — %.3f%s" % (
-                T_RSS_GEO, verdict(gr <= T_RSS_GEO and not missr), gr, incomplete(missr)))
+            targets.append("- native peak RSS(libmymem)/peak RSS(glibc) geomean <= %.1f: %s — %.3f%s%s" % (
+                T_RSS_GEO, verdict(gr <= T_RSS_GEO and not missr), gr, incomplete(missr),
+                rss_spread_note(cells, wls)))
 
         # charts
         data_t, data_r = {}, {}
