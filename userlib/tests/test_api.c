@@ -293,13 +293,50 @@ TEST(realloc_grows_a_large_block_in_place)
 }
 
 /*
- * From 128 KiB on, a block realloc() has to move gets a segment of its own
- * with room (and grows there in place).  Freed, the segment waits in the
- * growth cache, its pages mapped, for the next growing block; the cache
- * keeps at most twice the pages its last block used, and mymem_trim()
- * empties it.
+ * A block realloc() has to move stays in the heap while a run class could
+ * hold it (up to 16376 bytes) and gets a segment of its own from one byte
+ * more.  (A run's block never grows in place, so both must move.)
  */
-TEST(a_growing_block_past_128k_gets_a_segment_the_next_one_reuses)
+TEST(a_growing_block_past_the_run_classes_gets_a_segment)
+{
+	struct mymem_heap_stats s0, s1;
+	char *p, *q;
+
+	mymem_trim();
+	s0 = get_stats();
+	p = malloc(8000);
+	ASSERT_NE(NULL, p);
+	strcpy(p, "in the heap");
+	q = realloc(p, 16376);
+	ASSERT_NE(NULL, q);
+	ASSERT_STREQ("in the heap", q);
+	s1 = get_stats();
+	ASSERT_EQ(s0.huge_blocks, s1.huge_blocks);
+	free(q);
+
+	p = malloc(8000);
+	ASSERT_NE(NULL, p);
+	strcpy(p, "on its own");
+	q = realloc(p, 16377);
+	ASSERT_NE(NULL, q);
+	ASSERT_STREQ("on its own", q);
+	s1 = get_stats();
+	ASSERT_EQ(s0.huge_blocks + 1, s1.huge_blocks);
+	ASSERT_GE(malloc_usable_size(q), (size_t)16377);
+	free(q);
+	s1 = get_stats();
+	ASSERT_EQ(s0.huge_blocks, s1.huge_blocks);
+	ASSERT_EQ(0, mymem_check());
+	mymem_trim();
+}
+
+/*
+ * Such a block grows in place in the room after it.  Freed, the segment
+ * waits in the growth cache, its pages mapped, for the next growing block;
+ * the cache keeps at most twice the pages its last block used, and
+ * mymem_trim() empties it.
+ */
+TEST(a_growing_block_in_a_segment_of_its_own_the_next_one_reuses)
 {
 	struct mymem_heap_stats s0, s1, s2;
 	char *p, *q;
