@@ -224,6 +224,36 @@ void fl_remove(struct freelists *f, struct block *b)
 	f->bytes -= blk_size(b);
 }
 
+/* Blocks fl_find_such looks at, at most: it runs when a heap block is
+ * needed (a run, a medium or large block), not per small malloc. */
+#define TLSF_SUCH_TRIES	32
+
+struct block *fl_find_such(struct freelists *f, size_t size,
+			   bool (*ok)(const struct block *))
+{
+	unsigned fl, sl, tries = TLSF_SUCH_TRIES;
+
+	if (f->policy != MYMEM_POLICY_FAST)
+		return NULL;
+	mapping(size, &fl, &sl);
+	for (; fl < TLSF_FL_COUNT; fl++, sl = 0) {
+		uint32_t sl_map = f->sl_bitmap[fl] & (~0u << sl);
+
+		while (sl_map) {
+			unsigned i = (unsigned)__builtin_ctz(sl_map);
+
+			sl_map &= sl_map - 1;
+			for (struct block *b = f->heads[fl][i]; b; b = b->next_free) {
+				if (blk_size(b) >= size && ok(b))
+					return b;
+				if (!--tries)
+					return NULL;
+			}
+		}
+	}
+	return NULL;
+}
+
 struct block *fl_find(struct freelists *f, size_t size)
 {
 	if (f->policy == MYMEM_POLICY_FAST)

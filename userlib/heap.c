@@ -198,12 +198,34 @@ void heap_purge_tick(struct arena *a)
 	purge_if_due(a);
 }
 
-/* Find a free block of at least need bytes, growing the heap if needed. */
+/* b reaches no page the heap never handed out a byte of: its pages were
+ * written.  (The last block a segment hands out seldom ends exactly at
+ * its top.) */
+static bool blk_was_used(const struct block *b)
+{
+	return (const char *)b + blk_size(b) <= seg_lookup(b)->dirty_end + ps_page_size();
+}
+
+/*
+ * Find a free block of at least need bytes, growing the heap if needed.
+ * A block that reaches into a segment's never-used top costs page faults
+ * and resident pages the first time, one that was used before costs
+ * neither, so the fast policy's choice gives way to one of those if it
+ * can (frag-1t: from its second cycle on the heap reached 3.1 MiB into
+ * the first segment's unused top while the last segment's free top, used
+ * by the first cycle, stayed free: peak RSS 2.6 % higher).
+ */
 static struct block *find_or_grow(struct arena *a, size_t need)
 {
 	struct block *b = fl_find(&a->fl, need);
 	struct segment *s;
 
+	if (b && !blk_was_used(b)) {
+		struct block *used = fl_find_such(&a->fl, need, blk_was_used);
+
+		if (used)
+			b = used;
+	}
 	if (b)
 		return b;
 	note_growth(a);

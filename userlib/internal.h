@@ -385,6 +385,10 @@ MM_HIDDEN void fl_init(struct freelists *f, int policy);
 MM_HIDDEN void fl_insert(struct freelists *f, struct block *b);
 MM_HIDDEN void fl_remove(struct freelists *f, struct block *b);
 MM_HIDDEN struct block *fl_find(struct freelists *f, size_t size);
+/* Fast policy: a block of at least size bytes for which ok() holds, among
+ * the first few that fit, smallest classes first; NULL if none. */
+MM_HIDDEN struct block *fl_find_such(struct freelists *f, size_t size,
+				     bool (*ok)(const struct block *));
 MM_HIDDEN int fl_check(struct freelists *f, const struct arena *owner,
 		       size_t *count, size_t *bytes, size_t *largest);
 MM_HIDDEN size_t fl_largest(struct freelists *f);

@@ -68,6 +68,23 @@ static void *take_top(void *p)
 	return top ? malloc(top - HDR) : NULL;
 }
 
+/* Consume the free top of the segment that holds p but for keep bytes. */
+static void *take_top_but(void *p, size_t keep)
+{
+	struct dump_block blk[8192];
+	int n = read_dump(blk, 8192);
+	uintptr_t seg = 0;
+	size_t top = 0;
+
+	for (int i = 0; i < n && i < 8192; i++)
+		if (blk[i].addr < (uintptr_t)p && (!seg || blk[i].seg == seg))
+			seg = blk[i].seg;
+	for (int i = 0; i < n && i < 8192; i++)
+		if (blk[i].seg == seg && !strcmp(blk[i].state, "free") && blk[i].addr > (uintptr_t)p)
+			top = blk[i].size;
+	return top > keep + 2 * HDR ? malloc(top - keep - 2 * HDR) : NULL;
+}
+
 FIXTURE_SETUP(frag)
 {
 	const size_t sizes[NHOLES] = { U, 3 * U, 2 * U, 5 * U, 3 * U / 2 };
@@ -203,6 +220,58 @@ static void run_with_env(struct __test_metadata *_metadata, const char *env,
 	r->warnings = 0;
 	for (w = strstr(msg, POLICY_WARNING); w; w = strstr(w + 1, POLICY_WARNING))
 		r->warnings++;
+}
+
+/*
+ * The fast policy takes a free block whose pages were used before over
+ * one that reaches into the segment's never-used top, though TLSF alone
+ * would pick the latter here (a smaller class): the used one costs no page
+ * faults and no new resident pages.
+ */
+TEST(fast_policy_reuses_written_pages_before_the_fresh_top)
+{
+	struct dump_block blk[8192];
+	uintptr_t seg = 0, top = 0;
+	size_t top_size = 0, want = 80 << 10;
+	char *hole, *guard, *filler, *r;
+	int n;
+
+	ASSERT_EQ(1, mallopt(M_MMAP_THRESHOLD, 1 << 20));
+	ASSERT_EQ(0, mymem_set_policy(MYMEM_POLICY_FAST));
+	hole = malloc(600 << 10);
+	guard = malloc(1000);
+	ASSERT_NE(NULL, hole);
+	ASSERT_NE(NULL, guard);
+	memset(hole, 1, 600 << 10);
+	/* Leave 128 KiB of the segment's free top: more than want needs. */
+	filler = take_top_but(guard, 128 << 10);
+	ASSERT_NE(NULL, filler);
+	n = read_dump(blk, 8192);
+	for (int i = 0; i < n && i < 8192; i++)
+		if (blk[i].addr < (uintptr_t)guard && (!seg || blk[i].seg == seg))
+			seg = blk[i].seg;
+	for (int i = 0; i < n && i < 8192; i++)
+		if (blk[i].seg == seg && !strcmp(blk[i].state, "free") &&
+		    blk[i].addr > (uintptr_t)filler) {
+			top = blk[i].addr;
+			top_size = blk[i].size;
+		}
+	ASSERT_NE(0, top);
+	ASSERT_GE(top_size, want + HDR);
+	free(hole);
+
+	r = malloc(want);
+	ASSERT_NE(NULL, r);
+	TH_LOG("hole %p, fresh top %#lx (%zu bytes), got %p", (void *)hole,
+	       (unsigned long)top, top_size, (void *)r);
+	/* Not a byte of the fresh top (which the dump's own stdio buffers,
+	 * freed since, may have grown downwards): the used hole. */
+	ASSERT_FALSE((uintptr_t)r < top + top_size && (uintptr_t)r + want > top);
+	ASSERT_EQ(hole, r);
+	ASSERT_EQ(0, mymem_check());
+	free(r);
+	free(filler);
+	free(guard);
 }
 
 FIXTURE(env) { struct env_result r; };
