@@ -12,10 +12,10 @@
  * Each side reads the other's index only when its last reading says the
  * ring is full (producer) or empty (consumer), as SPSC queues do: read at
  * every message, the two index lines crossed between the CPUs twice per
- * message, a cost that is the machine's, not the allocator's.  (With
- * them, a make bench on 2 vCPUs saw every allocator take either about
- * 0.25 s or 1.0-1.2 s per run, in runs of either kind, and with them
- * libmymem's median at 4x mimalloc's.)
+ * message, a cost that is the machine's, not the allocator's.  It does
+ * not end the two speeds this workload runs at on the 2-vCPU bench host,
+ * for every allocator (about 0.25 s, or 1.0-1.2 s per run, before and
+ * after this change): which one a run gets decides prodcons-2t's median.
  */
 #include "common.h"
 #include <sched.h>
