@@ -225,8 +225,10 @@ void fl_remove(struct freelists *f, struct block *b)
 }
 
 /* Blocks fl_find_such looks at, at most: it runs when a heap block is
- * needed (a run, a medium or large block), not per small malloc. */
-#define TLSF_SUCH_TRIES	32
+ * needed (a run, a medium or large block), not per small malloc, and
+ * each look is a cold header.  32 found no more than 8 in frag and mixed
+ * (the same peaks), and cost 1.6 % of frag-1t's time in perf. */
+#define TLSF_SUCH_TRIES	8
 
 struct block *fl_find_such(struct freelists *f, size_t size,
 			   bool (*ok)(const struct block *))
