@@ -51,8 +51,9 @@ FIXTURE_VARIANT_ADD(frag, best_fit) { MYMEM_POLICY_BEST_FIT, IN_H3, IN_H1 };
 FIXTURE_VARIANT_ADD(frag, worst_fit) { MYMEM_POLICY_WORST_FIT, IN_H4, AFTER_A };
 FIXTURE_VARIANT_ADD(frag, fast) { MYMEM_POLICY_FAST, ANY, ANY };
 
-/* Consume the free top of the segment that holds p. */
-static void *take_top(void *p)
+/* The free top of the segment that holds p: its size (0 if none), and
+ * its header's address in *at. */
+static size_t free_top(void *p, uintptr_t *at)
 {
 	struct dump_block blk[8192];
 	int n = read_dump(blk, 8192);
@@ -63,25 +64,28 @@ static void *take_top(void *p)
 		if (blk[i].addr < (uintptr_t)p && (!seg || blk[i].seg == seg))
 			seg = blk[i].seg;
 	for (int i = 0; i < n && i < 8192; i++)
-		if (blk[i].seg == seg && !strcmp(blk[i].state, "free") && blk[i].addr > (uintptr_t)p)
+		if (blk[i].seg == seg && !strcmp(blk[i].state, "free") && blk[i].addr > (uintptr_t)p) {
 			top = blk[i].size;
+			*at = blk[i].addr;
+		}
+	return top;
+}
+
+/* Consume the free top of the segment that holds p. */
+static void *take_top(void *p)
+{
+	uintptr_t at;
+	size_t top = free_top(p, &at);
+
 	return top ? malloc(top - HDR) : NULL;
 }
 
 /* Consume the free top of the segment that holds p but for keep bytes. */
 static void *take_top_but(void *p, size_t keep)
 {
-	struct dump_block blk[8192];
-	int n = read_dump(blk, 8192);
-	uintptr_t seg = 0;
-	size_t top = 0;
+	uintptr_t at;
+	size_t top = free_top(p, &at);
 
-	for (int i = 0; i < n && i < 8192; i++)
-		if (blk[i].addr < (uintptr_t)p && (!seg || blk[i].seg == seg))
-			seg = blk[i].seg;
-	for (int i = 0; i < n && i < 8192; i++)
-		if (blk[i].seg == seg && !strcmp(blk[i].state, "free") && blk[i].addr > (uintptr_t)p)
-			top = blk[i].size;
 	return top > keep + 2 * HDR ? malloc(top - keep - 2 * HDR) : NULL;
 }
 
@@ -230,11 +234,9 @@ static void run_with_env(struct __test_metadata *_metadata, const char *env,
  */
 TEST(fast_policy_reuses_written_pages_before_the_fresh_top)
 {
-	struct dump_block blk[8192];
-	uintptr_t seg = 0, top = 0;
-	size_t top_size = 0, want = 80 << 10;
+	uintptr_t top = 0;
+	size_t top_size, want = 80 << 10;
 	char *hole, *guard, *filler, *r;
-	int n;
 
 	ASSERT_EQ(1, mallopt(M_MMAP_THRESHOLD, 1 << 20));
 	ASSERT_EQ(0, mymem_set_policy(MYMEM_POLICY_FAST));
@@ -246,16 +248,7 @@ TEST(fast_policy_reuses_written_pages_before_the_fresh_top)
 	/* Leave 128 KiB of the segment's free top: more than want needs. */
 	filler = take_top_but(guard, 128 << 10);
 	ASSERT_NE(NULL, filler);
-	n = read_dump(blk, 8192);
-	for (int i = 0; i < n && i < 8192; i++)
-		if (blk[i].addr < (uintptr_t)guard && (!seg || blk[i].seg == seg))
-			seg = blk[i].seg;
-	for (int i = 0; i < n && i < 8192; i++)
-		if (blk[i].seg == seg && !strcmp(blk[i].state, "free") &&
-		    blk[i].addr > (uintptr_t)filler) {
-			top = blk[i].addr;
-			top_size = blk[i].size;
-		}
+	top_size = free_top(filler, &top);
 	ASSERT_NE(0, top);
 	ASSERT_GE(top_size, want + HDR);
 	free(hole);
