@@ -300,13 +300,22 @@ TEST(realloc_grows_a_large_block_in_place)
 TEST(a_growing_block_past_the_run_classes_gets_a_segment)
 {
 	struct mymem_heap_stats s0, s1;
+	struct dump_block blk[8192];
+	void *first[16];
 	char *p, *q;
+	int n;
 
+	/* A thread's first blocks of a size come from the free lists (the
+	 * nursery), where they may grow in place: use them up. */
+	for (int i = 0; i < 16; i++)
+		first[i] = malloc(8000);
 	mymem_trim();
 	s0 = get_stats();
 	for (unsigned own = 0; own <= 1; own++) {	/* 16376 bytes, then 16377 */
 		p = malloc(8000);
 		ASSERT_NE(NULL, p);
+		n = read_dump(blk, 8192);
+		ASSERT_NE(NULL, dump_run_of(blk, n < 8192 ? n : 8192, p));
 		strcpy(p, "moved");
 		q = realloc(p, 16376 + own);
 		ASSERT_NE(NULL, q);
@@ -319,6 +328,8 @@ TEST(a_growing_block_past_the_run_classes_gets_a_segment)
 	s1 = get_stats();
 	ASSERT_EQ(s0.huge_blocks, s1.huge_blocks);
 	ASSERT_EQ(0, mymem_check());
+	for (int i = 0; i < 16; i++)
+		free(first[i]);
 	mymem_trim();
 }
 
