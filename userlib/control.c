@@ -99,7 +99,7 @@ API size_t mymem_trim(void)
 
 API uint64_t mymem_virt_to_phys(const void *p)
 {
-	if (atomic_load(&mm_init_state) != 2) {
+	if (!mm_ready()) {
 		errno = ENODEV;
 		return 0;
 	}

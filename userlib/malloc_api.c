@@ -71,9 +71,13 @@ bool mm_init_slow(void)
 	return s == 2;
 }
 
+/*
+ * No initialisation here: a program that never allocates (true, a shell's
+ * exec'd helpers) then pays nothing for the library but loading it; no
+ * device opened, no page of the library's bss written.
+ */
 __attribute__((constructor)) static void mm_ctor(void)
 {
-	mm_ready();
 	mm_register_atfork();
 	__atomic_store_n(&mm_ctor_done, true, __ATOMIC_RELEASE);
 }

@@ -13,8 +13,9 @@
  * cached block stays "in use" for the heap, marked B_CACHED, so freeing
  * it again is caught as a double free.
  *
- * Each cache lives in memory from the page source and is linked on a global
- * list (statistics add up the caches' counters).  It is set up at a
+ * The first two caches live in the library's bss, later ones in memory
+ * from the page source; all are linked on a global list (statistics add
+ * up the caches' counters).  It is set up at a
  * thread's first small allocation after the library's constructor ran, and
  * flushed at thread exit through __cxa_thread_atexit_impl (no pthread_key:
  * that may allocate).  Registering may itself call calloc: the cache is
@@ -55,6 +56,16 @@ static __thread void *t_reserve __attribute__((tls_model("initial-exec")));
 static mm_lock_t tc_lock = MM_LOCK_INIT;	/* list, pool, retired counters */
 static struct tcache *tc_list, *tc_pool;
 static char *tc_meta_cur, *tc_meta_end;
+/*
+ * The first caches live in the library's bss, the rest in 64 KiB pieces
+ * from the page source.  Most processes have one thread: they then map
+ * nothing for it, which saves a short-lived one a reservation and a
+ * commit (three system calls) and, on the device, 16 pages zeroed at
+ * mmap of which it writes two.
+ */
+#define TC_STATIC	2
+static struct tcache tc_static[TC_STATIC];
+static unsigned tc_static_used;
 static struct counters retired;
 
 struct counters mm_shared_ctr;
@@ -136,6 +147,8 @@ static struct tcache *tc_new(void)
 	if (tc_pool) {
 		tc = tc_pool;
 		tc_pool = tc->next;
+	} else if (tc_static_used < TC_STATIC) {
+		tc = &tc_static[tc_static_used++];
 	} else {
 		size_t sz = mm_align_up(sizeof(*tc), 64);
 
@@ -278,7 +291,7 @@ void *tc_malloc_slow(size_t n)
 	/* Medium sizes only below the mmap threshold, which a program may
 	 * have set lower (mallopt, MYMEM_MMAP_THRESHOLD). */
 	if (n > MED_MAX_REQ || (n > TC_MAX_REQ && n >= mm_mmap_threshold()) ||
-	    atomic_load_explicit(&mm_init_state, memory_order_acquire) != 2)
+	    !mm_ready())	/* the process's first allocation initialises */
 		return NULL;
 	i = tc_bin_of_req(n);
 	if (MM_UNLIKELY(t_state == TC_INIT) && t_reserve && n <= TC_RESERVE) {

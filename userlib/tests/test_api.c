@@ -1131,6 +1131,64 @@ TEST(require_device_fails_cleanly)
 	ASSERT_EQ(NULL, strstr(first + 1, "MYMEM_REQUIRE_DEVICE=1 but"));
 }
 
+static void no_alloc_child(void *arg)
+{
+	char *const envp[] = { "MYMEM_REQUIRE_DEVICE=1", "MYMEM_DEVICE=/nonexistent/mymem", NULL };
+	char *const argv[] = { g_argv[0], "--no-alloc-child", NULL };
+
+	(void)arg;
+	execve("/proc/self/exe", argv, envp);
+	_exit(99);
+}
+
+/*
+ * The library initialises at a process's first allocation, not when it is
+ * loaded: a program that never allocates opens no device, so it never
+ * sees the missing device's one-time message either.
+ */
+TEST(a_program_that_never_allocates_does_not_initialise_the_library)
+{
+	char msg[2048];
+
+#ifdef MYMEM_STATIC_TEST
+	SKIP(return, "static glibc allocates during its own start-up");
+#endif
+#ifdef MYMEM_UBSAN_TEST
+	SKIP(return, "the UBSan runtime allocates during start-up");
+#endif
+	ASSERT_EQ(0, run_in_child(no_alloc_child, NULL, msg, sizeof(msg)));
+	ASSERT_STREQ("", msg);
+}
+
+static void one_thread_child(void *arg)
+{
+	char *const envp[] = { "MYMEM_DEVICE=none", NULL };
+	char *const argv[] = { g_argv[0], "--one-thread-child", NULL };
+
+	(void)arg;
+	execve("/proc/self/exe", argv, envp);
+	_exit(99);
+}
+
+/*
+ * A single-threaded process's thread cache lives in the library's bss:
+ * after its first small allocations, all it has mapped from the page
+ * source is its first heap segment's initial 128 KiB.
+ */
+TEST(the_first_thread_cache_maps_no_pages)
+{
+	char msg[2048];
+	unsigned long kib = 0;
+	char *at;
+
+	ASSERT_EQ(0, run_in_child(one_thread_child, NULL, msg, sizeof(msg)));
+	at = strstr(msg, "mapped-kib ");
+	ASSERT_NE(NULL, at) TH_LOG("child said: %s", msg);
+	kib = strtoul(at + strlen("mapped-kib "), NULL, 10);
+	ASSERT_LT(0, kib);
+	ASSERT_GE(128, kib) TH_LOG("child said: %s", msg);
+}
+
 static void fallback_child(void *arg)
 {
 	char *const envp[] = { "MYMEM_DEVICE=/nonexistent/mymem", NULL };
@@ -1637,6 +1695,19 @@ int main(int argc, char **argv)
 
 		if (p == NULL && q == NULL && e == ENOMEM)
 			fprintf(stderr, "child-ok\n");	/* stdio buffer is static: unbuffered stderr */
+		return 0;
+	}
+	if (argc > 1 && !strcmp(argv[1], "--no-alloc-child"))
+		return 0;
+	if (argc > 1 && !strcmp(argv[1], "--one-thread-child")) {
+		struct mymem_heap_stats st;
+		void *p = malloc(24), *q = malloc(200);
+
+		mymem_heap_stats(&st);
+		fprintf(stderr, "mapped-kib %llu cached %p %p\n",
+			(unsigned long long)(st.pages_mapped * st.page_size / 1024), p, q);
+		free(p);
+		free(q);
 		return 0;
 	}
 	if (argc > 1 && !strcmp(argv[1], "--fallback-child")) {
