@@ -23,8 +23,16 @@
  *				module's resident_pages for this process,
  *				with blocks live and after freeing them all;
  *				exit 0 if they agree and memory came back
+ *   mymem_heap_target refused	with the module's per-process limit set just
+ *				above what the process holds, a heap block
+ *				that needs more pages fails with ENOMEM; with
+ *				the limit back, the same request is served from
+ *				the same segment; exit 0 if so and the heap
+ *				checks clean (the limit is restored either way)
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +90,84 @@ static int stats_check(void)
 	return bad ? 1 : 0;
 }
 
+#define PER_PROCESS_LIMIT "/sys/module/mymem/parameters/max_pages_per_process"
+
+static int limit_io(uint64_t *val, bool set)
+{
+	FILE *f = fopen(PER_PROCESS_LIMIT, set ? "w" : "r");
+	int ok;
+
+	if (!f)
+		return -1;
+	ok = set ? fprintf(f, "%" PRIu64 "\n", *val) > 0 : fscanf(f, "%" SCNu64, val) == 1;
+	return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+/* Bytes of [lo, hi) that some mapping covers, per /proc/self/maps. */
+static unsigned long mapped_bytes(uintptr_t lo, uintptr_t hi)
+{
+	unsigned long a, b, sum = 0;
+	char line[512];
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx", &a, &b) == 2 && a < hi && b > lo)
+			sum += (b < hi ? b : hi) - (a > lo ? a : lo);
+	fclose(f);
+	return sum;
+}
+
+/*
+ * A commit the device refuses must leave the segment's reservation in
+ * place (a single-threaded process commits with mmap(MAP_FIXED) over it,
+ * which the kernel may have unmapped before the module said no).
+ */
+static int refused_check(void)
+{
+	const size_t big = 512 * 1024;	/* a heap block: under the mmap threshold */
+	struct mymem_stats ks = { .size = sizeof(ks) };
+	struct mymem_heap_stats hs;
+	uint64_t old, low;
+	uintptr_t seg;
+	unsigned long covered;
+	char *first = malloc(100), *p;
+	int fd = open(MYMEM_DEVICE_PATH, O_RDONLY), e, bad = 0;
+
+	if (!first || fd < 0 || ioctl(fd, MYMEM_IOC_PROC_STATS, &ks) || limit_io(&old, false))
+		return 2;
+	close(fd);
+	low = ks.resident_pages + 4;
+	if (limit_io(&low, true))
+		return 2;
+	errno = 0;
+	p = malloc(big);
+	e = errno;
+	if (limit_io(&old, true))
+		return 2;
+	/* the first segment: 32 MiB reserved from a 4 MiB boundary */
+	seg = (uintptr_t)first & ~(((uintptr_t)4 << 20) - 1);
+	covered = mapped_bytes(seg, seg + (32 << 20));
+	printf("limit %" PRIu64 " pages: malloc(%zu) = %p, errno %d; %lu KiB of the segment's 32 MiB mapped\n",
+	       low, big, (void *)p, e, covered >> 10);
+	if (p || e != ENOMEM || covered != 32 << 20)
+		bad = 1;
+	free(p);
+	p = malloc(big);
+	if (!p || mymem_heap_stats(&hs))
+		return 3;
+	memset(p, 0x5a, big);
+	printf("limit back: malloc(%zu) = %p (first block %p), %" PRIu64 " segment(s), check %d\n",
+	       big, (void *)p, (void *)first, hs.segments, mymem_check());
+	if (hs.segments != 1 || (p > first ? p - first : first - p) >= 32 << 20 ||
+	    mymem_check() != 0 || pagemap_count_not_device(0, p, big))
+		bad = 1;
+	free(p);
+	free(first);
+	return bad;
+}
+
 /* Blocks of each path through the heap live on device pages. */
 static int sizes_check(void)
 {
@@ -115,6 +201,8 @@ int main(int argc, char **argv)
 		return stats_check();
 	if (argc == 2 && !strcmp(argv[1], "sizes"))
 		return sizes_check();
+	if (argc == 2 && !strcmp(argv[1], "refused"))
+		return refused_check();
 	s = malloc(4096);
 	if (!s || argc != 2)
 		return 2;

@@ -478,6 +478,14 @@ TEST_F_TIMEOUT(heap, library_and_module_agree_on_pages_and_frees_return_them, 12
 	EXPECT_TRUE(exited_zero(st)) TH_LOG("%s", out);
 }
 
+TEST_F_TIMEOUT(heap, a_commit_the_device_refuses_leaves_the_segment_usable, 120)
+{
+	char out[4096];
+	int st = run_target_check("refused", out, sizeof(out));
+
+	EXPECT_TRUE(exited_zero(st)) TH_LOG("%s", out);
+}
+
 TEST_F(heap, vmsplice_of_a_heap_buffer_into_a_pipe)
 {
 	size_t n = 16 * 1024;

@@ -36,6 +36,7 @@
 #include <sys/auxv.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/single_threaded.h>
 #include <unistd.h>
 
 #include "../kmod/uapi/mymem_dev.h"
@@ -230,25 +231,49 @@ static void restore_hole(char *a, size_t len)
 	restore_hole(a + half, len - half);
 }
 
+/* Pages of the source at addr (MAP_FIXED) or wherever the kernel likes. */
+static void *map_source(void *addr, size_t len, bool fixed)
+{
+	int flags = MAP_PRIVATE | (fixed ? MAP_FIXED : 0);
+
+	if (ps_kind == MYMEM_SOURCE_DEVICE)
+		return mmap(fixed ? addr : NULL, len, PROT_READ | PROT_WRITE, flags, ps_fd, 0);
+	if (ps_kind == MYMEM_SOURCE_ANON)
+		return mmap(fixed ? addr : NULL, len, PROT_READ | PROT_WRITE,
+			    flags | MAP_ANONYMOUS, -1, 0);
+	return MAP_FAILED;
+}
+
+/*
+ * In a process that has only ever had one thread nothing can map between
+ * the kernel's unmapping of the reservation and a refusal (mmap is not
+ * async-signal-safe, so no handler may either): the pages are mapped in
+ * place with one mmap(MAP_FIXED), and a refusal's hole is simply reserved
+ * again.  That saves the mremap, one system call per commit (in the VM,
+ * some 250 us: a short-lived program makes one or two commits).
+ */
 bool ps_commit(void *addr, size_t len)
 {
+	bool in_place = __libc_single_threaded;
 	void *p;
 
 	mm_lock(&ps_as_lock);	/* the hole a failure leaves stays ours */
 	if (atomic_load_explicit(&ps_nlost, memory_order_relaxed) &&
 	    lost_overlaps(addr, len))
 		p = MAP_FAILED;		/* part of it is someone else's now */
-	else if (ps_kind == MYMEM_SOURCE_DEVICE)
-		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, ps_fd, 0);
-	else if (ps_kind == MYMEM_SOURCE_ANON)
-		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	else
-		p = MAP_FAILED;
-	if (p == MAP_FAILED) {		/* the reservation is untouched */
+		p = map_source(addr, len, in_place);
+	if (p == MAP_FAILED) {
+		if (in_place)		/* the kernel may have unmapped it */
+			re_reserve(addr, len);
 		mm_unlock(&ps_as_lock);
 		errno = ENOMEM;
 		return false;
+	}
+	if (in_place) {
+		mm_unlock(&ps_as_lock);
+		atomic_fetch_add_explicit(&ps_committed, len, memory_order_relaxed);
+		return true;
 	}
 	if (mremap(p, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, addr) != addr) {
 		/* The target may be unmapped already: put back what we can. */
