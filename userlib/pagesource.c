@@ -18,7 +18,9 @@
  * (seen as SIGSEGVs on the large-block list under memory pressure).  So a
  * commit maps the pages wherever the kernel likes (a refusal touches
  * nothing) and moves them onto the reservation with one
- * mremap(MREMAP_FIXED), which replaces the range in a single step.
+ * mremap(MREMAP_FIXED), which replaces the range in a single step.  A
+ * process that has only ever had one thread has nobody to race with and
+ * maps in place (ps_commit).
  *
  * ps_as_lock: only the rare failure of that mremap, after the kernel
  * unmapped the target, leaves a hole.  Every mmap(NULL) of this library
