@@ -64,7 +64,11 @@ static char *tc_meta_cur, *tc_meta_end;
  * mmap of which it writes two.
  */
 #define TC_STATIC	2
-static struct tcache tc_static[TC_STATIC];
+/* Each on cache lines of its own, as the page source's ones (tc_new): a
+ * thread's bins next to another's counters would be false sharing. */
+static struct {
+	_Alignas(64) struct tcache tc;
+} tc_static[TC_STATIC];
 static unsigned tc_static_used;
 static struct counters retired;
 
@@ -148,7 +152,7 @@ static struct tcache *tc_new(void)
 		tc = tc_pool;
 		tc_pool = tc->next;
 	} else if (tc_static_used < TC_STATIC) {
-		tc = &tc_static[tc_static_used++];
+		tc = &tc_static[tc_static_used++].tc;
 	} else {
 		size_t sz = mm_align_up(sizeof(*tc), 64);
 
