@@ -16,7 +16,8 @@
  * The first two caches live in the library's bss, later ones in memory
  * from the page source; all are linked on a global list (statistics add
  * up the caches' counters).  It is set up at a
- * thread's first small allocation after the library's constructor ran, and
+ * thread's first small allocation after its first TC_FIRST (with the
+ * nursery on) and after the library's constructor ran, and
  * flushed at thread exit through __cxa_thread_atexit_impl (no pthread_key:
  * that may allocate).  Registering may itself call calloc: the cache is
  * then in state "initializing" and such calls bypass it.
@@ -49,6 +50,19 @@ _Static_assert(TC_BINS == TC_SMALL_BINS + 65, "tc_limit initialiser");
 __thread struct tcache *mm_t_tc __attribute__((tls_model("initial-exec")));
 static __thread int t_state __attribute__((tls_model("initial-exec")));
 enum { TC_NONE, TC_INIT, TC_ACTIVE, TC_OFF };
+/* Small allocations this thread made before it had a cache (TC_FIRST). */
+static __thread unsigned t_uncached __attribute__((tls_model("initial-exec")));
+/*
+ * A thread's first TC_FIRST small allocations come from the free lists,
+ * before it sets up a cache: a short command (tr, sort) then never runs
+ * the cache's and the runs' code at all.  Under emulation (the bench's
+ * VM) each exec'd process translates the code it runs afresh, and that
+ * code was most of what the library cost such a process.  tr makes some
+ * 200 allocations; a program that allocates more gets its cache after
+ * its first TC_FIRST, which took the arena's lock each.  Off with the
+ * nursery (MYMEM_NURSERY=0).
+ */
+#define TC_FIRST	256
 /* A block set aside for glibc's calloc while a cache registers (tc_setup). */
 #define TC_RESERVE	64
 static __thread void *t_reserve __attribute__((tls_model("initial-exec")));
@@ -302,6 +316,10 @@ void *tc_malloc_slow(size_t n)
 		p = t_reserve;
 		t_reserve = NULL;
 		return p;
+	}
+	if (MM_UNLIKELY(t_state == TC_NONE) && mm_opt.nursery && t_uncached < TC_FIRST) {
+		t_uncached++;
+		return NULL;	/* malloc_slow: from the free lists */
 	}
 	tc = tc_current();
 	if (!tc)

@@ -1556,27 +1556,56 @@ static void nursery_child(void *arg)
 	_exit(99);
 }
 
-/*
- * Run in the child, with the default nursery of 8: a size's first blocks
- * are carved from the free lists (a 16-byte header: 700 bytes asked, 704
- * usable), the next come from a run (an 8-byte header: 712 usable).
- */
-static int nursery_check(void)
-{
-	void *p[10];
-	int from_lists = 0, from_run = 0;
+/* thread_cache.c: a thread's small allocations before it sets up a cache. */
+#define TC_FIRST	256
 
-	for (int i = 0; i < 10; i++) {
+/* Blocks of 700 bytes: from the free lists (a 16-byte header: 704 usable)
+ * or from a run (an 8-byte header: 712 usable). */
+static void count_700(void **p, int n, int *from_lists, int *from_run)
+{
+	*from_lists = *from_run = 0;
+	for (int i = 0; i < n; i++) {
 		p[i] = malloc(700);
 		if (!p[i])
-			return 1;
-		if (malloc_usable_size(p[i]) == 704 && from_run == 0)
-			from_lists++;
+			return;
+		if (malloc_usable_size(p[i]) == 704 && *from_run == 0)
+			(*from_lists)++;
 		else if (malloc_usable_size(p[i]) == 712)
-			from_run++;
+			(*from_run)++;
 	}
+}
+
+/*
+ * Run in the child, with the default nursery: the first TC_FIRST small
+ * blocks of the thread, of any size, come from the free lists, without a
+ * cache; then a size's first 8 still do, the next come from a run.
+ */
+static int first_allocations_check(void)
+{
+	static void *p[TC_FIRST + 40];
+	int from_lists, from_run;
+
+	count_700(p, TC_FIRST + 40, &from_lists, &from_run);
+	for (int i = 0; i < TC_FIRST + 40; i++)
+		free(p[i]);
+	fprintf(stderr, "lists %d run %d check %d\n", from_lists, from_run, mymem_check());
+	return 0;
+}
+
+/* The same, once the thread's first allocations (of another size) are made. */
+static int nursery_check(void)
+{
+	static void *first[TC_FIRST];
+	void *p[10];
+	int from_lists, from_run;
+
+	for (int i = 0; i < TC_FIRST; i++)
+		first[i] = malloc(100);
+	count_700(p, 10, &from_lists, &from_run);
 	for (int i = 0; i < 10; i++)
 		free(p[i]);
+	for (int i = 0; i < TC_FIRST; i++)
+		free(first[i]);
 	fprintf(stderr, "lists %d run %d check %d\n", from_lists, from_run, mymem_check());
 	return 0;
 }
@@ -1587,6 +1616,35 @@ TEST(a_sizes_first_blocks_come_from_the_free_lists_then_from_a_run)
 
 	ASSERT_EQ(0, run_in_child(nursery_child, NULL, msg, sizeof(msg)));
 	ASSERT_NE(NULL, strstr(msg, "lists 8 run 2 check 0")) TH_LOG("child said: %s", msg);
+}
+
+static void first_allocations_child(void *arg)
+{
+	char *const envp[] = { "MYMEM_PURGE_DELAY=250", NULL };	/* MYMEM_NURSERY unset */
+	char *const argv[] = { g_argv[0], "--first-allocations-child", NULL };
+
+	(void)arg;
+	execve("/proc/self/exe", argv, envp);
+	_exit(99);
+}
+
+TEST(a_threads_first_allocations_come_from_the_free_lists_without_a_cache)
+{
+	char msg[2048];
+
+	const char *at;
+	int lists = -1, run = -1, check = -1;
+
+	ASSERT_EQ(0, run_in_child(first_allocations_child, NULL, msg, sizeof(msg)));
+	at = strstr(msg, "lists ");
+	ASSERT_NE(NULL, at) TH_LOG("child said: %s", msg);
+	ASSERT_EQ(3, sscanf(at, "lists %d run %d check %d", &lists, &run, &check));
+	/* TC_FIRST without a cache, then the size's nursery of 8, less what
+	 * the runtime allocated before main (a static or sanitizer build's). */
+	EXPECT_EQ(TC_FIRST + 40, lists + run) TH_LOG("child said: %s", msg);
+	EXPECT_LE(lists, TC_FIRST + 8) TH_LOG("child said: %s", msg);
+	EXPECT_LE(TC_FIRST / 2 + 8, lists) TH_LOG("child said: %s", msg);
+	EXPECT_EQ(0, check);
 }
 
 /* Whether this process holds CAP_SYS_ADMIN (bit 21 of CapEff). */
@@ -1724,5 +1782,7 @@ int main(int argc, char **argv)
 		return purge_now_check();
 	if (argc > 1 && !strcmp(argv[1], "--nursery-child"))
 		return nursery_check();
+	if (argc > 1 && !strcmp(argv[1], "--first-allocations-child"))
+		return first_allocations_check();
 	return test_harness_run(argc, argv);
 }
