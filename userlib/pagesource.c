@@ -58,6 +58,17 @@ static mm_lock_t ps_as_lock = MM_LOCK_INIT;	/* see the top of the file */
 #define PS_LOST_MAX	64
 static struct { char *a; size_t len; } ps_lost[PS_LOST_MAX];
 static _Atomic unsigned ps_nlost;
+/*
+ * An aligned reservation is cut from a larger mapping.  Trimming the
+ * slack off both ends took two munmaps, 100-250 us each in the bench's
+ * emulated guest, in every process that allocates; so the first
+ * reservations keep it (address space only: PROT_NONE, no memory, no
+ * page tables) and ps_release unmaps it with them.  Under ps_as_lock
+ * (count read without).
+ */
+#define PS_SLACK_MAX	16
+static struct { char *a; size_t lead, tail; } ps_slack[PS_SLACK_MAX];
+static _Atomic unsigned ps_nslack;
 
 static const char *errno_name(int e)
 {
@@ -145,10 +156,26 @@ size_t ps_pages_mapped(void)
 	return atomic_load_explicit(&ps_committed, memory_order_relaxed) / ps_pagesz;
 }
 
+/* Keep an aligned reservation's slack if it is at most a quarter of it
+ * and there is room to record it (ps_as_lock held). */
+static bool slack_keep(char *a, char *p, size_t len, size_t span)
+{
+	unsigned n = atomic_load_explicit(&ps_nslack, memory_order_relaxed);
+
+	if (span - len > len / 4 || n == PS_SLACK_MAX)
+		return false;
+	ps_slack[n].a = a;
+	ps_slack[n].lead = (size_t)(a - p);
+	ps_slack[n].tail = (size_t)(p + span - (a + len));
+	atomic_store_explicit(&ps_nslack, n + 1, memory_order_release);
+	return true;
+}
+
 void *ps_reserve(size_t len, size_t align)
 {
 	size_t span;
 	char *p, *a;
+	bool kept;
 
 	if (align < ps_pagesz)
 		align = ps_pagesz;
@@ -158,15 +185,42 @@ void *ps_reserve(size_t len, size_t align)
 	mm_lock(&ps_as_lock);	/* never hand out another commit's hole */
 	p = mmap(NULL, span, PROT_NONE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	mm_unlock(&ps_as_lock);
-	if (p == MAP_FAILED)
+	if (p == MAP_FAILED) {
+		mm_unlock(&ps_as_lock);
 		return NULL;
+	}
 	a = (char *)(((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1));
+	kept = span == len || slack_keep(a, p, len, span);
+	mm_unlock(&ps_as_lock);
+	if (kept)
+		return a;
 	if (a > p)
 		munmap(p, (size_t)(a - p));
 	if (a + len < p + span)
 		munmap(a + len, (size_t)(p + span - (a + len)));
 	return a;
+}
+
+/* The whole mapping of the reservation at addr: with its slack, if kept
+ * (which it then forgets). */
+static void slack_widen(char **a, char **end)
+{
+	unsigned n;
+
+	if (!atomic_load_explicit(&ps_nslack, memory_order_acquire))
+		return;
+	mm_lock(&ps_as_lock);
+	n = atomic_load_explicit(&ps_nslack, memory_order_relaxed);
+	for (unsigned i = 0; i < n; i++) {
+		if (ps_slack[i].a != *a)
+			continue;
+		*a -= ps_slack[i].lead;
+		*end += ps_slack[i].tail;
+		ps_slack[i] = ps_slack[n - 1];
+		atomic_store_explicit(&ps_nslack, n - 1, memory_order_release);
+		break;
+	}
+	mm_unlock(&ps_as_lock);
 }
 
 /* Caller holds ps_as_lock. */
@@ -308,6 +362,9 @@ void ps_release(void *addr, size_t len, size_t committed_len)
 {
 	char *a = addr, *end = a + len;
 
+	slack_widen(&a, &end);
+	addr = a;
+	len = (size_t)(end - a);
 	if (atomic_load_explicit(&ps_nlost, memory_order_acquire)) {
 		/* Unmap around the lost pieces (in any order), forget them. */
 		mm_lock(&ps_as_lock);
