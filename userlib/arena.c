@@ -34,7 +34,8 @@
 #include "internal.h"
 #include "pagesource.h"
 
-struct arena mm_arenas[MM_MAX_ARENAS];
+/* Page-aligned: arena 0's hot fields on one page (struct arena). */
+struct arena mm_arenas[MM_MAX_ARENAS] __attribute__((aligned(4096)));
 unsigned mm_narenas = 1;
 
 static __thread struct arena *t_arena __attribute__((tls_model("initial-exec")));
@@ -224,8 +225,11 @@ static void atfork_prepare(void)
 	/* Written only when it changes: its page is copy-on-write too. */
 	if (fork_locked != lock)
 		fork_locked = lock;
-	if (!lock)
+	if (!lock) {
+		if (atomic_load(&mm_init_state) == 2)
+			tc_before_fork();
 		return;
+	}
 	tc_atfork_prepare();
 	mm_lock(&mm_huge_lock);
 	arena_lock_all();

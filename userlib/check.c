@@ -123,7 +123,7 @@ void mm_fork_rebase(void)
 	actual = heap_user_bytes();
 	tc_sum(&c, &hb, &hn);
 	counted = atomic_load(&c.alloc_bytes) - atomic_load(&c.free_bytes);
-	atomic_fetch_add(&mm_shared_ctr.free_bytes, counted - actual);
+	atomic_fetch_add(&mm_arenas[0].uncached.free_bytes, counted - actual);
 }
 
 static int check_heap(void)

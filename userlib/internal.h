@@ -373,12 +373,13 @@ struct freelists {
 	/* MYMEM_POLICY_FAST: two-level segregated fit (TLSF) */
 	uint64_t fl_bitmap;
 	uint32_t sl_bitmap[TLSF_FL_COUNT];
-	struct block *heads[TLSF_FL_COUNT][TLSF_SL_COUNT];
+	size_t count;			/* blocks on the lists */
+	size_t bytes;			/* bytes on the lists */
 	/* first/next/best/worst fit: one list in address order */
 	struct block *addr_head;
 	struct block *rover;		/* next fit: where the last search ended */
-	size_t count;			/* blocks on the lists */
-	size_t bytes;			/* bytes on the lists */
+	/* last: the small sizes' rows share the page of everything above */
+	struct block *heads[TLSF_FL_COUNT][TLSF_SL_COUNT];
 };
 
 MM_HIDDEN void fl_init(struct freelists *f, int policy);
@@ -397,12 +398,23 @@ MM_HIDDEN size_t fl_largest(struct freelists *f);
 
 #define MM_MAX_ARENAS	64
 
+/* Operations and bytes allocated and freed (statistics). */
+struct counters {
+	_Atomic uint64_t alloc_count, free_count, alloc_bytes, free_bytes;
+};
+
+/*
+ * What an allocation from the free lists writes comes first, the lists'
+ * heads for large sizes last: in a page-aligned arena 0 (arena.c) a
+ * process without a cache (one that forks often, thread_cache.c) writes
+ * one page of it, which after each fork is one copy-on-write fault, not
+ * three.
+ */
 struct arena {
 	mm_lock_t lock;
 	unsigned index;
 	struct segment *segs;		/* address order */
 	unsigned nsegs;
-	struct freelists fl;
 	/* the heap's own view, updated under the lock */
 	size_t used_bytes;		/* block sizes of blocks not free */
 	size_t used_blocks;
@@ -415,6 +427,11 @@ struct arena {
 	int64_t grown_at;		/* coarse monotonic ms of the last growth */
 	int64_t purge_due;		/* coarse monotonic ms a purge is due at; 0: none */
 	unsigned purge_ticks;		/* heap_alloc calls, to look at the clock rarely */
+	/* Arena 0's only: the operations no thread cache counts (threads
+	 * without one, huge blocks of threads without one); atomics, on a
+	 * line of their own, on the page of the lock they are written with. */
+	struct counters uncached __attribute__((aligned(64)));
+	struct freelists fl __attribute__((aligned(64)));
 	/* Runs with blocks to give, by thread-cache bin (run.c), and the
 	 * blocks of all runs not out (given back or never carved yet). */
 	struct run *runs[TC_BINS];
@@ -544,10 +561,6 @@ extern MM_HIDDEN struct segment *mm_huge_list;
  * multiply out.
  */
 
-struct counters {
-	_Atomic uint64_t alloc_count, free_count, alloc_bytes, free_bytes;
-};
-
 static inline void ctr_add(_Atomic uint64_t *c, uint64_t v)
 {
 	/* Owner-only counters: a relaxed load + store, no locked RMW. */
@@ -587,6 +600,7 @@ MM_HIDDEN void *tc_malloc_slow(size_t n);	/* NULL: use the arena path */
 MM_HIDDEN void tc_flush_bin(struct tcache *tc, unsigned i);
 MM_HIDDEN struct tcache *tc_current(void);	/* NULL when not active */
 MM_HIDDEN void tc_flush_current(void);
+MM_HIDDEN void tc_before_fork(void);	/* one-thread process (arena.c) */
 MM_HIDDEN void tc_sum(struct counters *out, uint64_t *held_bytes, uint64_t *held_blocks);
 MM_HIDDEN void tc_atfork_prepare(void);
 MM_HIDDEN void tc_atfork_parent(void);
@@ -620,8 +634,7 @@ static inline void *tc_pop(struct tcache *tc, unsigned i)
 	return blk_payload(b);
 }
 
-/* Counters of operations made without a thread cache (shared, atomic). */
-extern MM_HIDDEN struct counters mm_shared_ctr;
+/* Operations made without a thread cache count in mm_arenas[0].uncached. */
 /* Set in a child forked from a threaded parent (see check.c). */
 extern MM_HIDDEN _Atomic bool mm_stats_rebase;
 MM_HIDDEN void mm_fork_rebase(void);

@@ -57,12 +57,31 @@ static __thread unsigned t_uncached __attribute__((tls_model("initial-exec")));
  * before it sets up a cache: a short command (tr, sort) then never runs
  * the cache's and the runs' code at all.  Under emulation (the bench's
  * VM) each exec'd process translates the code it runs afresh, and that
- * code was most of what the library cost such a process.  tr makes some
- * 200 allocations; a program that allocates more gets its cache after
- * its first TC_FIRST, which took the arena's lock each.  Off with the
- * nursery (MYMEM_NURSERY=0).
+ * code was most of what the library cost such a process (tr: 2,440
+ * distinct instructions of the library, 1,900 without the cache's; in
+ * the guest 7.5 ms over an empty preload, 3.6 ms without).  A program
+ * that allocates more gets its cache after TC_FIRST allocations that took
+ * the arena's lock each.  Off with the nursery (MYMEM_NURSERY=0).
+ *
+ * After fork() every page a process writes is a fault (35-50 us under the
+ * bench VM's emulation, 1-2 natively), and a cache spreads a few
+ * allocations of different sizes over a run, a page, each: bash running
+ * a loop of two command substitutions and a pipe into tr took 442 faults
+ * per loop with caches, 404 without, 390 under glibc's malloc.  So a
+ * one-thread process that forks again before its cache counted TC_FIRST
+ * allocations parks the cache (flushed, kept for later) and starts over
+ * without one; every fork starts the count over.  With 1,024 bash's
+ * start-up allocations never get a cache either (256 left it at 439).
  */
-#define TC_FIRST	256
+#define TC_FIRST	1024
+/* The cache a fork parked (tc_before_fork), and its count at the last fork. */
+static __thread struct tcache *t_parked __attribute__((tls_model("initial-exec")));
+static __thread uint64_t t_served_mark __attribute__((tls_model("initial-exec")));
+
+static inline bool tc_uncached_phase(void)
+{
+	return mm_opt.nursery && t_uncached < TC_FIRST;
+}
 /* A block set aside for glibc's calloc while a cache registers (tc_setup). */
 #define TC_RESERVE	64
 static __thread void *t_reserve __attribute__((tls_model("initial-exec")));
@@ -86,13 +105,12 @@ static struct {
 static unsigned tc_static_used;
 static struct counters retired;
 
-struct counters mm_shared_ctr;
-
 extern void *__dso_handle;
 /* glibc >= 2.18; a strong reference so static links pull it in too. */
 extern int __cxa_thread_atexit_impl(void (*)(void *), void *, void *);
 
 static void tc_flush_bins(struct tcache *tc, unsigned keep);
+static uint64_t tc_served(struct tcache *tc, unsigned i);
 
 /* A cache's counters, its per-bin ones multiplied out (tc_lock held). */
 static void tc_counters(struct tcache *tc, struct counters *out)
@@ -198,6 +216,18 @@ static struct tcache *tc_new(void)
 	return tc;
 }
 
+/* Allocations this cache counted so far: from its bins (tc_served: a
+ * flush leaves it as it is) and the rest (refills' first blocks, sizes
+ * in the nursery, large blocks). */
+static uint64_t tc_served_all(struct tcache *tc)
+{
+	uint64_t n = atomic_load_explicit(&tc->ctr.alloc_count, memory_order_relaxed);
+
+	for (unsigned i = 0; i < TC_BINS; i++)
+		n += tc_served(tc, i);
+	return n;
+}
+
 static MM_NOINLINE struct tcache *tc_setup(void)
 {
 	struct tcache *tc;
@@ -205,6 +235,14 @@ static MM_NOINLINE struct tcache *tc_setup(void)
 	if (!__atomic_load_n(&mm_ctor_done, __ATOMIC_ACQUIRE) || !mm_opt.tcache ||
 	    mm_policy() != MYMEM_POLICY_FAST)
 		return NULL;
+	if (t_parked) {		/* registered already (tc_before_fork) */
+		tc = t_parked;
+		t_parked = NULL;
+		t_served_mark = tc_served_all(tc);
+		t_state = TC_ACTIVE;
+		mm_t_tc = tc;
+		return tc;
+	}
 	/*
 	 * glibc's registration callocs a small record and aborts the program
 	 * ("failed to register TLS destructor") if that fails, as it can with
@@ -229,6 +267,7 @@ static MM_NOINLINE struct tcache *tc_setup(void)
 		free(t_reserve);
 		t_reserve = NULL;
 	}
+	t_served_mark = 0;
 	t_state = TC_ACTIVE;
 	mm_t_tc = tc;
 	return tc;
@@ -238,9 +277,41 @@ struct tcache *tc_current(void)
 {
 	if (MM_LIKELY(t_state == TC_ACTIVE))
 		return mm_policy() == MYMEM_POLICY_FAST ? mm_t_tc : NULL;
-	if (t_state == TC_NONE)
+	if (t_state == TC_NONE && !tc_uncached_phase())
 		return tc_setup();
 	return NULL;
+}
+
+/*
+ * fork() is coming, in a process that never had a second thread (arena.c):
+ * park a cache that counted fewer than TC_FIRST allocations since the
+ * last fork (see TC_FIRST), and start the count of allocations without a
+ * cache over.  Before the fork, so the flush's writes are no copy-on-write
+ * faults.
+ */
+void tc_before_fork(void)
+{
+	struct tcache *tc = mm_t_tc;
+	uint64_t served;
+
+	if (!mm_opt.nursery)
+		return;
+	if (t_state == TC_NONE) {
+		t_uncached = 0;
+		return;
+	}
+	if (t_state != TC_ACTIVE || !tc)
+		return;
+	served = tc_served_all(tc);
+	if (served - t_served_mark >= TC_FIRST) {
+		t_served_mark = served;
+		return;
+	}
+	tc_flush_bins(tc, 0);
+	mm_t_tc = NULL;
+	t_state = TC_NONE;
+	t_parked = tc;
+	t_uncached = 0;
 }
 
 /*
@@ -317,7 +388,7 @@ void *tc_malloc_slow(size_t n)
 		t_reserve = NULL;
 		return p;
 	}
-	if (MM_UNLIKELY(t_state == TC_NONE) && mm_opt.nursery && t_uncached < TC_FIRST) {
+	if (MM_UNLIKELY(t_state == TC_NONE) && tc_uncached_phase()) {
 		t_uncached++;
 		return NULL;	/* malloc_slow: from the free lists */
 	}
@@ -444,8 +515,8 @@ void mm_count_alloc(size_t usable)
 		ctr_add(&c->alloc_count, 1);
 		ctr_add(&c->alloc_bytes, usable);
 	} else {
-		atomic_fetch_add_explicit(&mm_shared_ctr.alloc_count, 1, memory_order_relaxed);
-		atomic_fetch_add_explicit(&mm_shared_ctr.alloc_bytes, usable, memory_order_relaxed);
+		atomic_fetch_add_explicit(&mm_arenas[0].uncached.alloc_count, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&mm_arenas[0].uncached.alloc_bytes, usable, memory_order_relaxed);
 	}
 }
 
@@ -457,8 +528,8 @@ void mm_count_free(size_t usable)
 		ctr_add(&c->free_count, 1);
 		ctr_add(&c->free_bytes, usable);
 	} else {
-		atomic_fetch_add_explicit(&mm_shared_ctr.free_count, 1, memory_order_relaxed);
-		atomic_fetch_add_explicit(&mm_shared_ctr.free_bytes, usable, memory_order_relaxed);
+		atomic_fetch_add_explicit(&mm_arenas[0].uncached.free_count, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&mm_arenas[0].uncached.free_bytes, usable, memory_order_relaxed);
 	}
 }
 
@@ -467,10 +538,10 @@ void tc_sum(struct counters *out, uint64_t *held_bytes, uint64_t *held_blocks)
 	uint64_t ac, fc, ab, fb, hb = 0, hn = 0;
 
 	mm_lock(&tc_lock);
-	ac = atomic_load(&retired.alloc_count) + atomic_load(&mm_shared_ctr.alloc_count);
-	fc = atomic_load(&retired.free_count) + atomic_load(&mm_shared_ctr.free_count);
-	ab = atomic_load(&retired.alloc_bytes) + atomic_load(&mm_shared_ctr.alloc_bytes);
-	fb = atomic_load(&retired.free_bytes) + atomic_load(&mm_shared_ctr.free_bytes);
+	ac = atomic_load(&retired.alloc_count) + atomic_load(&mm_arenas[0].uncached.alloc_count);
+	fc = atomic_load(&retired.free_count) + atomic_load(&mm_arenas[0].uncached.free_count);
+	ab = atomic_load(&retired.alloc_bytes) + atomic_load(&mm_arenas[0].uncached.alloc_bytes);
+	fb = atomic_load(&retired.free_bytes) + atomic_load(&mm_arenas[0].uncached.free_bytes);
 	for (struct tcache *tc = tc_list; tc; tc = tc->next) {
 		struct counters c;
 

@@ -1557,7 +1557,7 @@ static void nursery_child(void *arg)
 }
 
 /* thread_cache.c: a thread's small allocations before it sets up a cache. */
-#define TC_FIRST	256
+#define TC_FIRST	1024
 
 /* Blocks of 700 bytes: from the free lists (a 16-byte header: 704 usable)
  * or from a run (an 8-byte header: 712 usable). */
@@ -1616,6 +1616,70 @@ TEST(a_sizes_first_blocks_come_from_the_free_lists_then_from_a_run)
 
 	ASSERT_EQ(0, run_in_child(nursery_child, NULL, msg, sizeof(msg)));
 	ASSERT_NE(NULL, strstr(msg, "lists 8 run 2 check 0")) TH_LOG("child said: %s", msg);
+}
+
+/* A child that exits at once: the fork is what counts. */
+static void fork_and_wait(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(0);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+}
+
+/* Usable size of a new 700-byte block (kept: 704 from the free lists, 712 from a run). */
+static size_t usable_700(void)
+{
+	return malloc_usable_size(malloc(700));
+}
+
+/*
+ * Run in the child, with the default nursery.  A process whose cache
+ * served TC_FIRST mallocs (the size in a run) before it forks keeps it,
+ * and keeps it while it allocates TC_FIRST blocks between forks.  When it
+ * forks again after a few, it parks the cache: its next blocks come from
+ * the free lists.  TC_FIRST allocations without a fork give it back.
+ */
+static int fork_park_check(void)
+{
+	size_t first, kept, parked, back, busy;
+
+	for (int i = 0; i < 2 * TC_FIRST + 100; i++)
+		first = usable_700();
+	fork_and_wait();
+	for (int i = 0; i < TC_FIRST; i++)
+		kept = usable_700();
+	fork_and_wait();
+	for (int i = 0; i < 10; i++)
+		busy = usable_700();	/* served by the cache still */
+	fork_and_wait();
+	parked = usable_700();
+	for (int i = 0; i < TC_FIRST; i++)
+		back = usable_700();
+	fprintf(stderr, "first %zu kept %zu busy %zu parked %zu back %zu check %d\n",
+		first, kept, busy, parked, back, mymem_check());
+	return 0;
+}
+
+static void fork_park_child(void *arg)
+{
+	char *const envp[] = { "MYMEM_PURGE_DELAY=250", NULL };	/* MYMEM_NURSERY unset */
+	char *const argv[] = { g_argv[0], "--fork-park-child", NULL };
+
+	(void)arg;
+	execve("/proc/self/exe", argv, envp);
+	_exit(99);
+}
+
+TEST(a_process_that_forks_often_allocates_without_a_cache)
+{
+	char msg[2048];
+
+	ASSERT_EQ(0, run_in_child(fork_park_child, NULL, msg, sizeof(msg)));
+	ASSERT_NE(NULL, strstr(msg, "first 712 kept 712 busy 712 parked 704 back 712 check 0"))
+		TH_LOG("child said: %s", msg);
 }
 
 static void first_allocations_child(void *arg)
@@ -1784,5 +1848,7 @@ int main(int argc, char **argv)
 		return nursery_check();
 	if (argc > 1 && !strcmp(argv[1], "--first-allocations-child"))
 		return first_allocations_check();
+	if (argc > 1 && !strcmp(argv[1], "--fork-park-child"))
+		return fork_park_check();
 	return test_harness_run(argc, argv);
 }

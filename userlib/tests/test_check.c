@@ -206,13 +206,13 @@ static void unskew_arena_committed(struct scenario *sc)
 static void skew_program_counters(struct scenario *sc)
 {
 	(void)sc;
-	atomic_fetch_add(&mm_shared_ctr.alloc_bytes, MM_ALIGN);
+	atomic_fetch_add(&mm_arenas[0].uncached.alloc_bytes, MM_ALIGN);
 }
 
 static void unskew_program_counters(struct scenario *sc)
 {
 	(void)sc;
-	atomic_fetch_sub(&mm_shared_ctr.alloc_bytes, MM_ALIGN);
+	atomic_fetch_sub(&mm_arenas[0].uncached.alloc_bytes, MM_ALIGN);
 }
 
 static void skew_huge_count(struct scenario *sc)
