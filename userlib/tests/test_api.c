@@ -21,6 +21,31 @@
 #define MiB ((size_t)1 << 20)
 
 static char **g_argv;
+
+/* This test program again, in a mode of its own (see main), with only
+ * the given environment (at most two variables). */
+struct self_run {
+	const char *mode;	/* argv[1] */
+	const char *env[3];
+};
+
+static void exec_self(void *arg)
+{
+	const struct self_run *r = arg;
+	char *const argv[] = { g_argv[0], (char *)r->mode, NULL };
+
+	execve("/proc/self/exe", argv, (char *const *)r->env);
+	_exit(99);
+}
+
+static int run_self(const char *mode, const char *env0, const char *env1, char *msg,
+		    size_t msglen)
+{
+	struct self_run r = { mode, { env0, env1, NULL } };
+
+	return run_in_child(exec_self, &r, msg, msglen);
+}
+
 void cfree(void *);
 
 static bool aligned(const void *p, size_t a) { return ((uintptr_t)p & (a - 1)) == 0; }
@@ -1097,20 +1122,11 @@ TEST(page_source_is_reported)
 	ASSERT_NE(NULL, strstr(mymem_page_source_name(MYMEM_SOURCE_ANON), "fallback"));
 }
 
-static void require_device_child(void *arg)
-{
-	char *const envp[] = { "MYMEM_REQUIRE_DEVICE=1", "MYMEM_DEVICE=/nonexistent/mymem", NULL };
-	char *const argv[] = { g_argv[0], "--require-device-child", NULL };
-
-	(void)arg;
-	execve("/proc/self/exe", argv, envp);
-	_exit(99);
-}
-
 TEST(require_device_fails_cleanly)
 {
 	char msg[2048];
-	int sig = run_in_child(require_device_child, NULL, msg, sizeof(msg));
+	int sig = run_self("--require-device-child", "MYMEM_REQUIRE_DEVICE=1",
+			   "MYMEM_DEVICE=/nonexistent/mymem", msg, sizeof(msg));
 
 	if (access("/dev/mymem", F_OK) == 0 && !strstr(msg, "MYMEM_REQUIRE_DEVICE")) {
 		/* /nonexistent/mymem is used, so the message must come anyway */
@@ -1131,16 +1147,6 @@ TEST(require_device_fails_cleanly)
 	ASSERT_EQ(NULL, strstr(first + 1, "MYMEM_REQUIRE_DEVICE=1 but"));
 }
 
-static void no_alloc_child(void *arg)
-{
-	char *const envp[] = { "MYMEM_REQUIRE_DEVICE=1", "MYMEM_DEVICE=/nonexistent/mymem", NULL };
-	char *const argv[] = { g_argv[0], "--no-alloc-child", NULL };
-
-	(void)arg;
-	execve("/proc/self/exe", argv, envp);
-	_exit(99);
-}
-
 /*
  * The library initialises at a process's first allocation, not when it is
  * loaded: a program that never allocates opens no device, so it never
@@ -1156,18 +1162,9 @@ TEST(a_program_that_never_allocates_does_not_initialise_the_library)
 #ifdef MYMEM_UBSAN_TEST
 	SKIP(return, "the UBSan runtime allocates during start-up");
 #endif
-	ASSERT_EQ(0, run_in_child(no_alloc_child, NULL, msg, sizeof(msg)));
+	ASSERT_EQ(0, run_self("--no-alloc-child", "MYMEM_REQUIRE_DEVICE=1",
+			      "MYMEM_DEVICE=/nonexistent/mymem", msg, sizeof(msg)));
 	ASSERT_STREQ("", msg);
-}
-
-static void one_thread_child(void *arg)
-{
-	char *const envp[] = { "MYMEM_DEVICE=none", NULL };
-	char *const argv[] = { g_argv[0], "--one-thread-child", NULL };
-
-	(void)arg;
-	execve("/proc/self/exe", argv, envp);
-	_exit(99);
 }
 
 /*
@@ -1181,7 +1178,7 @@ TEST(the_first_thread_cache_maps_no_pages)
 	unsigned long kib = 0;
 	char *at;
 
-	ASSERT_EQ(0, run_in_child(one_thread_child, NULL, msg, sizeof(msg)));
+	ASSERT_EQ(0, run_self("--one-thread-child", "MYMEM_DEVICE=none", NULL, msg, sizeof(msg)));
 	at = strstr(msg, "mapped-kib ");
 	ASSERT_NE(NULL, at) TH_LOG("child said: %s", msg);
 	kib = strtoul(at + strlen("mapped-kib "), NULL, 10);
@@ -1189,21 +1186,12 @@ TEST(the_first_thread_cache_maps_no_pages)
 	ASSERT_GE(128, kib) TH_LOG("child said: %s", msg);
 }
 
-static void fallback_child(void *arg)
-{
-	char *const envp[] = { "MYMEM_DEVICE=/nonexistent/mymem", NULL };
-	char *const argv[] = { g_argv[0], "--fallback-child", NULL };
-
-	(void)arg;
-	execve("/proc/self/exe", argv, envp);
-	_exit(99);
-}
-
 TEST(fallback_when_device_missing)
 {
 	char msg[2048];
 
-	ASSERT_EQ(0, run_in_child(fallback_child, NULL, msg, sizeof(msg)));
+	ASSERT_EQ(0, run_self("--fallback-child", "MYMEM_DEVICE=/nonexistent/mymem", NULL,
+			      msg, sizeof(msg)));
 	ASSERT_NE(NULL, strstr(msg, "fallback-ok"));
 }
 
@@ -1503,16 +1491,6 @@ TEST(small_allocations_after_the_delay_purge_too)
 		free(q[i]);
 }
 
-static void purge_now_child(void *arg)
-{
-	char *const envp[] = { "MYMEM_PURGE_DELAY=0", NULL };
-	char *const argv[] = { g_argv[0], "--purge-now-child", NULL };
-
-	(void)arg;
-	execve("/proc/self/exe", argv, envp);
-	_exit(99);
-}
-
 /* Run in the child: with MYMEM_PURGE_DELAY=0 the frees trim at once. */
 static int purge_now_check(void)
 {
@@ -1541,19 +1519,9 @@ TEST(purge_delay_zero_trims_at_each_free)
 {
 	char msg[2048];
 
-	ASSERT_EQ(0, run_in_child(purge_now_child, NULL, msg, sizeof(msg)));
+	ASSERT_EQ(0, run_self("--purge-now-child", "MYMEM_PURGE_DELAY=0", NULL, msg, sizeof(msg)));
 	ASSERT_NE(NULL, strstr(msg, "purge-now-ok"));
 	ASSERT_NE(NULL, strstr(msg, "no-growth-cache-ok"));
-}
-
-static void nursery_child(void *arg)
-{
-	char *const envp[] = { "MYMEM_PURGE_DELAY=250", NULL };	/* MYMEM_NURSERY unset */
-	char *const argv[] = { g_argv[0], "--nursery-child", NULL };
-
-	(void)arg;
-	execve("/proc/self/exe", argv, envp);
-	_exit(99);
 }
 
 /* thread_cache.c: a thread's small allocations before it sets up a cache. */
@@ -1614,7 +1582,8 @@ TEST(a_sizes_first_blocks_come_from_the_free_lists_then_from_a_run)
 {
 	char msg[2048];
 
-	ASSERT_EQ(0, run_in_child(nursery_child, NULL, msg, sizeof(msg)));
+	/* MYMEM_NURSERY unset: the default nursery */
+	ASSERT_EQ(0, run_self("--nursery-child", "MYMEM_PURGE_DELAY=250", NULL, msg, sizeof(msg)));
 	ASSERT_NE(NULL, strstr(msg, "lists 8 run 2 check 0")) TH_LOG("child said: %s", msg);
 }
 
@@ -1663,33 +1632,15 @@ static int fork_park_check(void)
 	return 0;
 }
 
-static void fork_park_child(void *arg)
-{
-	char *const envp[] = { "MYMEM_PURGE_DELAY=250", NULL };	/* MYMEM_NURSERY unset */
-	char *const argv[] = { g_argv[0], "--fork-park-child", NULL };
-
-	(void)arg;
-	execve("/proc/self/exe", argv, envp);
-	_exit(99);
-}
-
 TEST(a_process_that_forks_often_allocates_without_a_cache)
 {
 	char msg[2048];
 
-	ASSERT_EQ(0, run_in_child(fork_park_child, NULL, msg, sizeof(msg)));
+	/* MYMEM_NURSERY unset: the default nursery */
+	ASSERT_EQ(0, run_self("--fork-park-child", "MYMEM_PURGE_DELAY=250", NULL, msg,
+			      sizeof(msg)));
 	ASSERT_NE(NULL, strstr(msg, "first 712 kept 712 busy 712 parked 704 back 712 check 0"))
 		TH_LOG("child said: %s", msg);
-}
-
-static void first_allocations_child(void *arg)
-{
-	char *const envp[] = { "MYMEM_PURGE_DELAY=250", NULL };	/* MYMEM_NURSERY unset */
-	char *const argv[] = { g_argv[0], "--first-allocations-child", NULL };
-
-	(void)arg;
-	execve("/proc/self/exe", argv, envp);
-	_exit(99);
 }
 
 TEST(a_threads_first_allocations_come_from_the_free_lists_without_a_cache)
@@ -1699,7 +1650,9 @@ TEST(a_threads_first_allocations_come_from_the_free_lists_without_a_cache)
 	const char *at;
 	int lists = -1, run = -1, check = -1;
 
-	ASSERT_EQ(0, run_in_child(first_allocations_child, NULL, msg, sizeof(msg)));
+	/* MYMEM_NURSERY unset: the default nursery */
+	ASSERT_EQ(0, run_self("--first-allocations-child", "MYMEM_PURGE_DELAY=250", NULL, msg,
+			      sizeof(msg)));
 	at = strstr(msg, "lists ");
 	ASSERT_NE(NULL, at) TH_LOG("child said: %s", msg);
 	ASSERT_EQ(3, sscanf(at, "lists %d run %d check %d", &lists, &run, &check));
