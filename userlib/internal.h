@@ -591,8 +591,9 @@ struct tcache {
 };
 
 
-/* The calling thread's cache, NULL until its first small request and
- * while it registers its exit handler (initial-exec TLS: one load). */
+/* The calling thread's cache, NULL until it sets one up (thread_cache.c:
+ * TC_FIRST), while it registers its exit handler and while a fork parked
+ * it (initial-exec TLS: one load). */
 extern MM_HIDDEN __thread struct tcache *mm_t_tc __attribute__((tls_model("initial-exec")));
 extern MM_HIDDEN const uint8_t tc_limit[TC_BINS];
 

@@ -15,10 +15,11 @@
  *
  * The first two caches live in the library's bss, later ones in memory
  * from the page source; all are linked on a global list (statistics add
- * up the caches' counters).  It is set up at a
- * thread's first small allocation after its first TC_FIRST (with the
- * nursery on) and after the library's constructor ran, and
- * flushed at thread exit through __cxa_thread_atexit_impl (no pthread_key:
+ * up the caches' counters).  It is set up at a thread's first small
+ * allocation after its first TC_FIRST (with the nursery on) and after the
+ * library's constructor ran, parked by a process that forks often
+ * (tc_before_fork), and flushed at thread exit through
+ * __cxa_thread_atexit_impl (no pthread_key:
  * that may allocate).  Registering may itself call calloc: the cache is
  * then in state "initializing" and such calls bypass it.
  */
