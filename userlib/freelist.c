@@ -233,13 +233,17 @@ void fl_remove(struct freelists *f, struct block *b)
 struct block *fl_find_such(struct freelists *f, size_t size,
 			   bool (*ok)(const struct block *))
 {
-	unsigned fl, sl, tries = TLSF_SUCH_TRIES;
+	unsigned first, sl, tries = TLSF_SUCH_TRIES;
+	uint64_t fl_map;
 
 	if (f->policy != MYMEM_POLICY_FAST)
 		return NULL;
-	mapping(size, &fl, &sl);
-	for (; fl < TLSF_FL_COUNT; fl++, sl = 0) {
-		uint32_t sl_map = f->sl_bitmap[fl] & (~0u << sl);
+	mapping(size, &first, &sl);
+	/* The request's own level from its class up, then only the levels
+	 * that hold blocks (a walk over all 42 took half the instructions). */
+	for (fl_map = f->fl_bitmap & (~(uint64_t)0 << first); fl_map; fl_map &= fl_map - 1) {
+		unsigned fl = (unsigned)__builtin_ctzll(fl_map);
+		uint32_t sl_map = f->sl_bitmap[fl] & (fl == first ? ~0u << sl : ~0u);
 
 		while (sl_map) {
 			unsigned i = (unsigned)__builtin_ctz(sl_map);
