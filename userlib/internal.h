@@ -600,6 +600,7 @@ extern MM_HIDDEN const uint8_t tc_limit[TC_BINS];
 MM_HIDDEN void *tc_malloc_slow(size_t n);	/* NULL: use the arena path */
 MM_HIDDEN void tc_flush_bin(struct tcache *tc, unsigned i);
 MM_HIDDEN struct tcache *tc_current(void);	/* NULL when not active */
+MM_HIDDEN void tc_note_free(void);	/* a free without a cache (TC_FIRST) */
 MM_HIDDEN void tc_flush_current(void);
 MM_HIDDEN void tc_before_fork(void);	/* one-thread process (arena.c) */
 MM_HIDDEN void tc_sum(struct counters *out, uint64_t *held_bytes, uint64_t *held_blocks);

@@ -195,6 +195,8 @@ static void free_block(void *p)
 		errno = e;
 		return;
 	}
+	if (s->arena != arena_current())
+		tc_note_free();		/* a consumer's: see tc_note_free */
 	b = blk_of(p);
 	mm_validate_inuse("free", s, b);
 	h = blk_head(b);

@@ -1664,6 +1664,115 @@ TEST(a_threads_first_allocations_come_from_the_free_lists_without_a_cache)
 	EXPECT_EQ(0, check);
 }
 
+/*
+ * Run in the child, with the default nursery: a thread that only frees
+ * (a consumer of another thread's blocks) gets its cache too, after
+ * TC_FIRST frees, as one that allocates does after TC_FIRST mallocs.
+ * Without it every such free took the arena's lock or its remote list.
+ */
+static void *consumer_frees(void *arg)
+{
+	void **blocks = arg;
+	struct mymem_heap_stats before, after;
+
+	mymem_heap_stats(&before);
+	for (int i = 0; i < 2 * TC_FIRST; i++)
+		free(blocks[i]);
+	mymem_heap_stats(&after);
+	fprintf(stderr, "consumer cached %lld\n",
+		(long long)(after.cached_blocks - before.cached_blocks));
+	return NULL;
+}
+
+static int consumer_cache_check(void)
+{
+	static void *blocks[2 * TC_FIRST];
+	pthread_t t;
+
+	for (int i = 0; i < 2 * TC_FIRST; i++)
+		blocks[i] = malloc(64);
+	if (pthread_create(&t, NULL, consumer_frees, blocks) != 0)
+		return 1;
+	pthread_join(t, NULL);
+	fprintf(stderr, "check %d\n", mymem_check());
+	return 0;
+}
+
+TEST(a_thread_that_only_frees_gets_a_cache_too)
+{
+	char msg[2048];
+	long long cached = -1;
+	const char *at;
+
+	/* MYMEM_NURSERY unset: the default nursery */
+	ASSERT_EQ(0, run_self("--consumer-cache-child", "MYMEM_PURGE_DELAY=250", NULL, msg,
+			      sizeof(msg)));
+	at = strstr(msg, "consumer cached ");
+	ASSERT_NE(NULL, at) TH_LOG("child said: %s", msg);
+	ASSERT_EQ(1, sscanf(at, "consumer cached %lld", &cached));
+	/* another arena's blocks: the cache keeps a few before it sends them back */
+	EXPECT_LT(0, cached) TH_LOG("child said: %s", msg);
+	EXPECT_NE(NULL, strstr(msg, "check 0")) TH_LOG("child said: %s", msg);
+}
+
+/*
+ * Run in the child, with the default nursery: a crash reporter forks in
+ * its SIGABRT handler after the library found a corrupted block and
+ * aborted, with the arena's lock held.  The fork of a one-thread process
+ * must take no lock of the library's (glibc takes none of its own there),
+ * or the reporter hangs.
+ */
+static void reporter_on_abort(int sig)
+{
+	pid_t pid;
+
+	(void)write(2, "reporter: fork\n", 15);
+	pid = fork();
+	if (pid == 0)
+		_exit(0);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	(void)write(2, "reporter: done\n", 15);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void reporter_hung(int sig)
+{
+	(void)sig;
+	(void)write(2, "reporter: hung\n", 15);
+	_exit(3);
+}
+
+static int abort_fork_check(void)
+{
+	static void *keep[TC_FIRST + 100];
+	char *volatile b;
+
+	signal(SIGABRT, reporter_on_abort);
+	signal(SIGALRM, reporter_hung);
+	alarm(20);
+	for (int i = 0; i < TC_FIRST + 100; i++)	/* past TC_FIRST: a cache */
+		keep[i] = malloc(48);
+	for (int i = TC_FIRST; i < TC_FIRST + 100; i++)	/* blocks in its bin */
+		free(keep[i]);
+	b = malloc(20000);			/* from the free lists */
+	memset(b - 16, 0, 8);			/* an underflow: its prev_size is 0 */
+	free(b);				/* caught under the arena's lock */
+	return 0;
+}
+
+TEST(a_crash_reporter_can_fork_in_the_sigabrt_handler)
+{
+	char msg[2048];
+
+	/* MYMEM_NURSERY unset: the default nursery */
+	ASSERT_EQ(SIGABRT, run_self("--abort-fork-child", "MYMEM_PURGE_DELAY=250", NULL, msg,
+				    sizeof(msg))) TH_LOG("child said: %s", msg);
+	EXPECT_NE(NULL, strstr(msg, "corrupted boundary tag")) TH_LOG("child said: %s", msg);
+	EXPECT_NE(NULL, strstr(msg, "reporter: done")) TH_LOG("child said: %s", msg);
+}
+
 /* Whether this process holds CAP_SYS_ADMIN (bit 21 of CapEff). */
 static bool has_cap_sys_admin(void)
 {
@@ -1803,5 +1912,9 @@ int main(int argc, char **argv)
 		return first_allocations_check();
 	if (argc > 1 && !strcmp(argv[1], "--fork-park-child"))
 		return fork_park_check();
+	if (argc > 1 && !strcmp(argv[1], "--consumer-cache-child"))
+		return consumer_cache_check();
+	if (argc > 1 && !strcmp(argv[1], "--abort-fork-child"))
+		return abort_fork_check();
 	return test_harness_run(argc, argv);
 }
