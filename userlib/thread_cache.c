@@ -520,10 +520,14 @@ void tc_flush_bin(struct tcache *tc, unsigned i)
 	errno = e;
 }
 
+/* The calling thread's cache back to the heap, or the one a fork parked
+ * (trim, a policy switch, a page source that refused: not a fork handler). */
 void tc_flush_current(void)
 {
 	if (t_state == TC_ACTIVE && mm_t_tc)
 		tc_flush_bins(mm_t_tc, 0);
+	else if (t_state == TC_NONE && t_parked)
+		tc_flush_bins(t_parked, 0);
 }
 
 void mm_count_alloc(size_t usable)

@@ -1614,6 +1614,7 @@ static size_t usable_700(void)
 static int fork_park_check(void)
 {
 	size_t first, kept, parked, back, busy;
+	struct mymem_heap_stats held, trimmed;
 
 	for (int i = 0; i < 2 * TC_FIRST + 100; i++)
 		first = usable_700();
@@ -1625,10 +1626,17 @@ static int fork_park_check(void)
 		busy = usable_700();	/* served by the cache still */
 	fork_and_wait();
 	parked = usable_700();
+	/* the parked cache keeps its blocks; a trim gives them back */
+	mymem_heap_stats(&held);
+	mymem_trim();
+	mymem_heap_stats(&trimmed);
 	for (int i = 0; i < TC_FIRST; i++)
 		back = usable_700();
 	fprintf(stderr, "first %zu kept %zu busy %zu parked %zu back %zu check %d\n",
 		first, kept, busy, parked, back, mymem_check());
+	fprintf(stderr, "parked cache held %s, trim left %llu\n",
+		held.cached_blocks ? "some" : "none",
+		(unsigned long long)trimmed.cached_blocks);
 	return 0;
 }
 
@@ -1640,6 +1648,8 @@ TEST(a_process_that_forks_often_allocates_without_a_cache)
 	ASSERT_EQ(0, run_self("--fork-park-child", "MYMEM_PURGE_DELAY=250", NULL, msg,
 			      sizeof(msg)));
 	ASSERT_NE(NULL, strstr(msg, "first 712 kept 712 busy 712 parked 704 back 712 check 0"))
+		TH_LOG("child said: %s", msg);
+	EXPECT_NE(NULL, strstr(msg, "parked cache held some, trim left 0"))
 		TH_LOG("child said: %s", msg);
 }
 
