@@ -310,10 +310,12 @@ API void free(void *p)
 	/* The rest of a block's checks (its run, and the head after it) run
 	 * when the cache gives it back (run_take_back): one miss less here. */
 	if (MM_LIKELY(h & B_RUN)) {
-		/* No bound on bs: nothing here reads past the header (the
-		 * prefetch cannot fault), the tag covers these size bits, and
-		 * the give-back checks the block against its run first. */
 		bs = h & RUN_BS_MASK;
+		/* Not read here, but the next malloc of its class may hand the
+		 * block out before the give-back checks it: a size that passed
+		 * the tag by chance (1 in 128) must not reach past the pages. */
+		if (MM_UNLIKELY(off + bs > committed))
+			goto slow;
 		if (MM_LIKELY(bs - MM_MIN_BLOCK <= TC_MAX_BS - MM_MIN_BLOCK)) {
 			/* The give-back reads the next block's head: a miss
 			 * here costs nothing, there it stalls (frag-1t: 6 %
