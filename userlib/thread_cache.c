@@ -239,8 +239,13 @@ static MM_NOINLINE struct tcache *tc_setup(void)
 	if (t_parked) {		/* registered already (tc_before_fork) */
 		tc = t_parked;
 		t_parked = NULL;
+		/* in this order: a fork from a signal handler in between
+		 * (tc_before_fork) then finds no cache to park, rather than a
+		 * parked one this thread then forgets */
+		atomic_signal_fence(memory_order_seq_cst);
 		t_served_mark = tc_served_all(tc);
 		t_state = TC_ACTIVE;
+		atomic_signal_fence(memory_order_seq_cst);
 		mm_t_tc = tc;
 		return tc;
 	}
