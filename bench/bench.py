@@ -172,13 +172,14 @@ def find_tagged(out, tag):
     return res
 
 
-def snapshot_libmymem(build, userlib, reuse=False):
+def snapshot_libmymem(build, userlib, reuse=False, name="libmymem.so"):
     """Copy libmymem.so so that a rebuild during the run cannot mix two
     versions; returns (path or None, info dict).  reuse: take the copy an
     earlier step of the same `make bench` made (native and VM then measure
-    the same build)."""
+    the same build).  name: the copy's file name in build (counts makes
+    its own, so that it never replaces one a running bench has mapped)."""
     info = {"source": userlib}
-    snap = os.path.join(build, "libmymem.so")
+    snap = os.path.join(build, name)
     if reuse and os.path.exists(snap + ".json"):
         with open(snap + ".json") as f:
             info = json.load(f)
@@ -188,7 +189,7 @@ def snapshot_libmymem(build, userlib, reuse=False):
         with open(snap + ".json", "w") as f:
             json.dump(info, f)
         return None, info
-    dst = os.path.join(build, "libmymem.so")
+    dst = snap
     shutil.copy2(userlib, dst)
     info["sha256"] = sha256(dst)[:16]
     info["mtime"] = datetime.datetime.fromtimestamp(
@@ -1082,7 +1083,7 @@ def cmd_counts(args):
     if not shutil.which("valgrind"):
         sys.exit("bench: counts needs valgrind (apt-get install valgrind)")
     os.makedirs(args.results, exist_ok=True)
-    lib, libinfo = snapshot_libmymem(args.build, args.userlib)
+    lib, libinfo = snapshot_libmymem(args.build, args.userlib, name="libmymem-counts.so")
     allocs = [(n, p) for n, p in SYSTEM_ALLOCS if p is None or os.path.exists(p)]
     if lib:
         allocs.append(("libmymem", lib))
@@ -1129,11 +1130,18 @@ def counts_markdown(rows, allocs, args, libinfo):
           "move with the host's load; they are not times either (a miss to memory and an "
           "add count one each). \"outside\" is everything but the workload's own code "
           "(its sources in bench/workloads): the allocator, and the libc and loader "
-          "code every allocator shares. prodcons-2t is left out: under cachegrind its "
-          "threads take turns and its waits for the other side count as instructions."
+          "code every allocator shares (the workload's own memset and memcpy calls "
+          "too, so the ratios lean towards 1). \"per op\" divides by the ops the "
+          "workload reports, which are rounds for realloc: compare allocators, not "
+          "workloads. prodcons-2t is left out: under cachegrind its "
+          "threads take turns and its waits for the other side count as instructions; "
+          "larson-2t's figures move by a few %% between runs for the same reason."
           % (" ".join(CG_CACHES), args.scale, datetime.date.today().isoformat(),
              git("rev-parse", "--short", "HEAD")), "",
-          "libmymem: %s" % libinfo.get("source", "?"), "",
+          "libmymem: %s sha256 %s (userlib: %s%s)" % (
+              libinfo.get("source", "?"), libinfo.get("sha256", "?"),
+              libinfo.get("userlib_git", "?"),
+              ", uncommitted changes" if libinfo.get("userlib_dirty") else ""), "",
           "| workload | allocator | instructions (M) | outside, per op | D1 misses (K) | "
           "outside, per op | outside instr. / mimalloc | outside instr. / glibc |",
           "|---|---|---|---|---|---|---|---|"]
