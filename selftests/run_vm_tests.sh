@@ -69,6 +69,23 @@ saved_core_pattern=$(cat /proc/sys/kernel/core_pattern 2>/dev/null)
 
 passed=0 failed=0 skipped=0 status=0
 
+# The first memory cgroup of a boot turns a static key on for good, and
+# the kernel patches kfree and its kin for it with int3 breakpoints while
+# the other vCPU may be running them. QEMU's multi-threaded TCG can lose
+# that race: once, a kworker took "Oops: int3" in kfree (6.12 guest, CI,
+# during the memcg test) and the guest panicked. So flip the key here,
+# before any test runs and while little else does.
+cgroot=/sys/fs/cgroup
+cg_mounted=
+if [ "$(stat -f -c %T "$cgroot" 2>/dev/null)" != cgroup2fs ]; then
+	mount -t cgroup2 none "$cgroot" 2>/dev/null && cg_mounted=1
+fi
+if grep -qw memory "$cgroot/cgroup.controllers" 2>/dev/null; then
+	echo +memory > "$cgroot/cgroup.subtree_control" 2>/dev/null
+	mkdir "$cgroot/mymem-warmup" 2>/dev/null && rmdir "$cgroot/mymem-warmup"
+fi
+[ -n "$cg_mounted" ] && umount "$cgroot"
+
 for t in $tests; do
 	# The library's suites place blocks in runs from a size's first
 	# malloc on: without the nursery, as userlib/tests/run_tests.sh runs them.
